@@ -1,0 +1,193 @@
+"""The `lig` command line. Each command owns its unit of work and commits at its end."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from gateway.database import Database
+from gateway.errors import LigError
+from gateway.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="lig: the low-income population sharing gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+demo_app = typer.Typer(help="The synthetic demo data set.", no_args_is_help=True)
+schema_app = typer.Typer(
+    help="The exported contracts (schema.graphql, openapi.yaml).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(schema_app, name="schema")
+
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+async def _upgrade(settings: Settings) -> None:
+    from gateway.migrate import upgrade
+
+    db = Database(settings)
+    try:
+        await upgrade(db.engine)
+    finally:
+        await db.dispose()
+
+
+async def _load_demo(
+    settings: Settings, households: int, seed: int, only_if_empty: bool
+) -> dict[str, int] | None:
+    from sqlalchemy import func, select
+
+    from gateway.demo import loader
+    from gateway.models import Household
+
+    db = Database(settings)
+    try:
+        async with db.engine.begin() as conn:
+            if only_if_empty:
+                count = (
+                    await conn.execute(select(func.count()).select_from(Household))
+                ).scalar_one()
+                if count:
+                    return None
+            with Progress(
+                TextColumn("loading demo households"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+                disable=not err.is_terminal,
+            ) as bar:
+                task = bar.add_task("load", total=households)
+                report = await loader.load(
+                    conn, households, seed, progress=lambda n: bar.advance(task, n)
+                )
+        return report.rows
+    finally:
+        await db.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run the Alembic migrations on the configured database (LIG_DATABASE_URL)."""
+    asyncio.run(_upgrade(get_settings()))
+    err.print("database is at the latest revision")
+
+
+@demo_app.command("load")
+def demo_load(
+    households: Annotated[
+        int, typer.Option(min=1, max=5_000_000, help="How many households (default: Qidong-sized).")
+    ] = 12_000,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same data.")] = 2021,
+) -> None:
+    """Load a deterministic synthetic county into an empty database."""
+    settings = get_settings()
+    asyncio.run(_upgrade(settings))
+    try:
+        rows = asyncio.run(_load_demo(settings, households, seed, only_if_empty=False))
+    except LigError as exc:
+        raise fail(exc.message) from None
+    typer.echo(json.dumps({"loaded": rows}, ensure_ascii=False))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to bind.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load demo data if the database is empty.")
+    ] = False,
+) -> None:
+    """Serve the gateway (migrating the database first)."""
+    import uvicorn
+
+    from gateway.app import create_app
+
+    if not _is_loopback(host):
+        # Departments cannot sign in yet, so the gateway must not be reachable from the network.
+        raise fail(
+            f"--host {host}: until OAuth sign-in is in place the gateway binds loopback only"
+        )
+    settings = get_settings()
+    asyncio.run(_upgrade(settings))
+    if demo:
+        rows = asyncio.run(_load_demo(settings, 12_000, 2021, only_if_empty=True))
+        if rows is None:
+            err.print("demo: the database already holds data; nothing loaded")
+        else:
+            err.print(
+                f"demo: loaded {rows.get('households', 0)} households and "
+                f"{rows.get('persons', 0)} people"
+            )
+        err.print(
+            "demo: departments do not sign in yet; the gateway serves 127.0.0.1 only and "
+            "answers every local caller as the civil-affairs operator"
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@schema_app.command("export")
+def schema_export(
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if the files differ instead.")
+    ] = False,
+) -> None:
+    """Write schema/schema.graphql and openapi/openapi.yaml from the code."""
+    from gateway.app import routes
+    from gateway.http.openapi import OPENAPI_PATH, openapi_yaml
+    from schema.build import SDL_PATH, sdl
+
+    outputs: list[tuple[Path, str]] = [(SDL_PATH, sdl()), (OPENAPI_PATH, openapi_yaml(routes()))]
+    stale = []
+    for path, content in outputs:
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != content:
+            stale.append(str(path))
+            if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content, encoding="utf-8")
+    if check and stale:
+        raise fail("out of date (run `lig schema export`): " + ", ".join(stale), code=1)
+    err.print("written: " + ", ".join(stale) if stale else "up to date")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

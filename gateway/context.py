@@ -1,0 +1,39 @@
+"""The typed context of one request: who asks, the database, and the per-request dataloaders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Executable, Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.database import Database
+from gateway.principal import Principal
+
+
+@dataclass
+class Context:
+    db: Database
+    principal: Principal
+    request_id: str
+    loaders: Any = None  # resolvers.loaders.Loaders, made per request
+    _conn: AsyncConnection | None = None
+    # One connection per request; resolvers run concurrently, so statements take turns on it.
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def fetch(self, statement: Executable) -> Sequence[Row[Any]]:
+        async with self._lock:
+            if self._conn is None:
+                # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a lookup.
+                conn = await self.db.engine.connect()
+                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = await self._conn.execute(statement)
+            return result.all()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None

@@ -1,0 +1,1 @@
+"""The deterministic synthetic data set (`lig demo load`, `lig serve --demo`)."""

@@ -1,0 +1,192 @@
+"""The enumerations shared by the database, the rules and the API. One place for each."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    DIBAO = "DIBAO"  # 低保对象
+    TEKUN = "TEKUN"  # 特困人员
+    MARGINAL = "MARGINAL"  # 低保边缘家庭
+    EXPENDITURE = "EXPENDITURE"  # 支出型困难家庭
+    LEGACY_LOW_INCOME = "LEGACY_LOW_INCOME"  # 原"低收入家庭", transitional
+    NONE = "NONE"
+
+
+class HouseholdStatus(StrEnum):
+    """Where a household stands in the procedure and in assistance."""
+
+    APPLYING = "APPLYING"  # application received, not yet confirmed
+    ACTIVE = "ACTIVE"  # confirmed, assistance running
+    SUSPENDED = "SUSPENDED"  # under verification (e.g. a NO_LONGER_ELIGIBLE warning)
+    ENDED = "ENDED"  # assistance ended
+    NOT_COVERED = "NOT_COVERED"  # known to the database (survey, monitoring), no category
+
+
+class Channel(StrEnum):
+    """How a household came in (几个一批)."""
+
+    DIRECT = "DIRECT"
+    APPLICATION = "APPLICATION"
+    MONITORING = "MONITORING"
+    SURVEY = "SURVEY"
+
+
+class UrbanRural(StrEnum):
+    URBAN = "URBAN"
+    RURAL = "RURAL"
+
+
+class Relation(StrEnum):
+    """Relation of a member to the head of household (or, in an assessment, to the applicant)."""
+
+    SELF = "SELF"
+    SPOUSE = "SPOUSE"
+    CHILD = "CHILD"
+    PARENT = "PARENT"
+    SIBLING = "SIBLING"
+    GRANDPARENT = "GRANDPARENT"
+    GRANDCHILD = "GRANDCHILD"
+    OTHER = "OTHER"
+
+
+class LaborCapacity(StrEnum):
+    FULL = "FULL"
+    WEAK = "WEAK"
+    NONE = "NONE"
+
+
+class DisabilityType(StrEnum):
+    PHYSICAL = "PHYSICAL"
+    VISUAL = "VISUAL"
+    HEARING = "HEARING"
+    SPEECH = "SPEECH"
+    INTELLECTUAL = "INTELLECTUAL"
+    MENTAL = "MENTAL"
+    MULTIPLE = "MULTIPLE"
+
+
+class Illness(StrEnum):
+    NONE = "NONE"
+    CHRONIC = "CHRONIC"
+    SEVERE = "SEVERE"
+
+
+class StudentStage(StrEnum):
+    NONE = "NONE"
+    PRESCHOOL = "PRESCHOOL"
+    PRIMARY = "PRIMARY"
+    JUNIOR_SECONDARY = "JUNIOR_SECONDARY"
+    SENIOR_SECONDARY = "SENIOR_SECONDARY"
+    VOCATIONAL = "VOCATIONAL"
+    HIGHER = "HIGHER"
+
+
+class EmploymentStatus(StrEnum):
+    EMPLOYED = "EMPLOYED"
+    SELF_EMPLOYED = "SELF_EMPLOYED"
+    FARMING = "FARMING"
+    UNEMPLOYED = "UNEMPLOYED"
+    RETIRED = "RETIRED"
+    STUDENT = "STUDENT"
+    NOT_IN_LABOUR_FORCE = "NOT_IN_LABOUR_FORCE"
+
+
+class AssistanceKind(StrEnum):
+    DIBAO_ALLOWANCE = "DIBAO_ALLOWANCE"
+    TEKUN_SUPPORT = "TEKUN_SUPPORT"
+    TEMPORARY = "TEMPORARY"
+    MEDICAL = "MEDICAL"
+    EDUCATION = "EDUCATION"
+    HOUSING = "HOUSING"
+    EMPLOYMENT = "EMPLOYMENT"
+    DISASTER_RELIEF = "DISASTER_RELIEF"
+    DISABILITY_SUBSIDY = "DISABILITY_SUBSIDY"
+    TRADE_UNION = "TRADE_UNION"
+    CHARITY = "CHARITY"
+
+
+class EventKind(StrEnum):
+    """The normalised vocabulary of monitoring events, whatever the source."""
+
+    DECEASED = "DECEASED"
+    HOSPITAL_SETTLEMENT = "HOSPITAL_SETTLEMENT"
+    OUTPATIENT_SETTLEMENT = "OUTPATIENT_SETTLEMENT"
+    ILLNESS_CERTIFIED = "ILLNESS_CERTIFIED"
+    DISABILITY_CERTIFIED = "DISABILITY_CERTIFIED"
+    SCHOOL_ENROLMENT = "SCHOOL_ENROLMENT"
+    UNEMPLOYMENT_REGISTERED = "UNEMPLOYMENT_REGISTERED"
+    EMPLOYMENT_STARTED = "EMPLOYMENT_STARTED"
+    VEHICLE_REGISTERED = "VEHICLE_REGISTERED"
+    PROPERTY_REGISTERED = "PROPERTY_REGISTERED"
+    CAPITAL_SUBSCRIBED = "CAPITAL_SUBSCRIBED"
+    FIRE_INCIDENT = "FIRE_INCIDENT"
+    DISASTER_LOSS = "DISASTER_LOSS"
+    REGISTRATION_CHANGED = "REGISTRATION_CHANGED"
+
+
+class RecordSource(StrEnum):
+    PUSH = "PUSH"  # an agency pushed it to the API
+    FEED = "FEED"  # the gateway pulled it from an agency feed
+    NATIONAL = "NATIONAL"  # synced from the national system
+    MANUAL = "MANUAL"  # entered by a caseworker
+    DEMO = "DEMO"  # synthetic demo data
+
+
+class WarningKind(StrEnum):
+    POLICY_NOT_DELIVERED = "POLICY_NOT_DELIVERED"
+    NOT_COVERED = "NOT_COVERED"
+    SPECIAL_HARDSHIP = "SPECIAL_HARDSHIP"
+    NO_LONGER_ELIGIBLE = "NO_LONGER_ELIGIBLE"
+
+
+class WarningStatus(StrEnum):
+    OPEN = "OPEN"
+    DISPATCHED = "DISPATCHED"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    RESOLVED = "RESOLVED"
+    ESCALATED = "ESCALATED"
+    AUTO_CLEARED = "AUTO_CLEARED"
+
+
+OPEN_WARNING_STATUSES = frozenset(
+    {
+        WarningStatus.OPEN,
+        WarningStatus.DISPATCHED,
+        WarningStatus.ACKNOWLEDGED,
+        WarningStatus.ESCALATED,
+    }
+)
+
+
+class Severity(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+class RegionLevel(StrEnum):
+    PROVINCE = "PROVINCE"
+    CITY = "CITY"
+    COUNTY = "COUNTY"
+    TOWN = "TOWN"
+    VILLAGE = "VILLAGE"
+
+
+class StandardFigure(StrEnum):
+    """The effective-dated figures the rules read (DOMAIN.md, 'Figures')."""
+
+    DIBAO_MONTHLY = "DIBAO_MONTHLY"
+    DISPOSABLE_INCOME = "DISPOSABLE_INCOME"  # per capita, for the calendar year of effective_from
+    HOUSING_AREA_PER_CAPITA = "HOUSING_AREA_PER_CAPITA"
+    CAR_VALUE_CAP = "CAR_VALUE_CAP"
+    LEGACY_TRANSITION_END = "LEGACY_TRANSITION_END"
+    TEKUN_URBAN_MONTHLY = "TEKUN_URBAN_MONTHLY"
+    TEKUN_RURAL_MONTHLY = "TEKUN_RURAL_MONTHLY"
+
+
+class StandardStatus(StrEnum):
+    CONFIRMED = "CONFIRMED"  # published, with a source
+    IMPLIED = "IMPLIED"  # inferred from a published document
+    OPERATOR = "OPERATOR"  # set by an operator: no public source was found

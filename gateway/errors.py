@@ -1,0 +1,72 @@
+"""The errors lig raises on purpose, each knowing how it shows on GraphQL and on HTTP.
+
+    LigError                      code          HTTP
+    ├── InvalidInput              BAD_USER_INPUT 400   a field of the request is wrong (names it)
+    ├── NotFound                  NOT_FOUND      404
+    ├── Unauthenticated           UNAUTHENTICATED 401
+    ├── Forbidden                 FORBIDDEN      403
+    ├── LimitExceeded             LIMIT_EXCEEDED 400   a request asks for more than allowed
+    ├── Conflict                  CONFLICT       409
+    └── MissingStandard           MISSING_STANDARD 422 a rule needs a figure nobody has set
+
+Anything else escaping a request is a bug: it is logged in full and answered generically.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class LigError(Exception):
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def extensions(self) -> dict[str, str]:
+        ext = {"code": self.code}
+        if self.field is not None:
+            ext["field"] = self.field
+        return ext
+
+
+class InvalidInput(LigError):
+    code = "BAD_USER_INPUT"
+    http_status = 400
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", field=field)
+        self.reason = reason
+
+
+class NotFound(LigError):
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class Unauthenticated(LigError):
+    code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class Forbidden(LigError):
+    code = "FORBIDDEN"
+    http_status = 403
+
+
+class LimitExceeded(LigError):
+    code = "LIMIT_EXCEEDED"
+    http_status = 400
+
+
+class Conflict(LigError):
+    code = "CONFLICT"
+    http_status = 409
+
+
+class MissingStandard(LigError):
+    code = "MISSING_STANDARD"
+    http_status = 422

@@ -1,0 +1,157 @@
+"""Statements that read households and what hangs off them. Each returns one SELECT.
+
+Nested lists are fetched for many households at once with a window function, so a page of
+households with members and records costs one statement per list, not one per household.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, func, select
+
+from gateway.database import AnySelect
+from gateway.domain.enums import Category, HouseholdStatus
+from gateway.errors import InvalidInput
+from gateway.models import (
+    AssistanceRecord,
+    Determination,
+    Household,
+    HouseholdVersion,
+    Membership,
+    MonitoringEvent,
+    Person,
+    Region,
+    WarningRecord,
+)
+
+_REGION_PREFIX = re.compile(r"\d{2,12}")
+_LEVEL_DIGITS = (2, 4, 6, 9, 12)
+
+households = Household.__table__
+persons = Person.__table__
+memberships = Membership.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdFilter:
+    region_prefix: str | None = None
+    category: Category | None = None
+    status: HouseholdStatus | None = None
+    review_due_before: date | None = None
+    former_registered_poor: bool | None = None
+
+
+def region_prefix_condition(prefix: str, field: str = "filter.regionPrefix") -> ColumnElement[bool]:
+    if not _REGION_PREFIX.fullmatch(prefix):
+        raise InvalidInput(field, "must be 2 to 12 digits of a region code")
+    # Trailing zeros pad a code to 12 digits: "320681000000" means all of county 320681. Cut the
+    # padding back to the level the code names (province 2, city 4, county 6, town 9 digits).
+    stripped = len(prefix.rstrip("0"))
+    significant = (
+        prefix[: next(n for n in _LEVEL_DIGITS if n >= stripped)] if len(prefix) == 12 else prefix
+    )
+    return Household.region_code.startswith(significant, autoescape=True)
+
+
+def household_page(flt: HouseholdFilter, *, after_id: int | None, limit: int) -> AnySelect:
+    conditions: list[ColumnElement[bool]] = []
+    if flt.region_prefix is not None:
+        conditions.append(region_prefix_condition(flt.region_prefix))
+    if flt.category is not None:
+        conditions.append(Household.category == flt.category)
+    if flt.status is not None:
+        conditions.append(Household.status == flt.status)
+    if flt.review_due_before is not None:
+        conditions.append(Household.next_review_on < flt.review_due_before)
+    if flt.former_registered_poor is not None:
+        conditions.append(Household.former_registered_poor == flt.former_registered_poor)
+    if after_id is not None:
+        conditions.append(Household.id > after_id)
+    return select(Household).where(*conditions).order_by(Household.id).limit(limit)
+
+
+def households_by_id(ids: Sequence[int]) -> AnySelect:
+    return select(Household).where(Household.id.in_(ids))
+
+
+def regions_by_code(codes: Sequence[str]) -> AnySelect:
+    return select(Region).where(Region.code.in_(codes))
+
+
+def person_by_id_number(id_number: str) -> AnySelect:
+    return select(Person).where(Person.id_number == id_number)
+
+
+def current_households_of_persons(person_ids: Sequence[int]) -> AnySelect:
+    return (
+        select(Membership.person_id, Household)
+        .join(Household, Household.id == Membership.household_id)
+        .where(Membership.person_id.in_(person_ids), Membership.left_on.is_(None))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChildList:
+    """How to page one kind of list that hangs off a household."""
+
+    entity: type
+    ascending: bool
+
+    def statement(
+        self, household_ids: Sequence[int], *, after_id: int | None, per_parent: int, flag: bool
+    ) -> AnySelect:
+        entity = self.entity
+        id_col = entity.id  # type: ignore[attr-defined]
+        parent_col = entity.household_id  # type: ignore[attr-defined]
+        conditions: list[ColumnElement[bool]] = [parent_col.in_(household_ids)]
+        if after_id is not None:
+            conditions.append(id_col > after_id if self.ascending else id_col < after_id)
+        conditions.extend(self.extra_conditions(flag))
+        order = id_col.asc() if self.ascending else id_col.desc()
+        rank = func.row_number().over(partition_by=parent_col, order_by=order).label("rank")
+        columns = [*entity.__table__.c]  # type: ignore[attr-defined]
+        joined = self.joined_columns()
+        base = select(*columns, *joined, rank).where(and_(*conditions))
+        if entity is Membership:
+            base = base.join(Person, Person.id == Membership.person_id)
+        ranked = base.subquery()
+        return (
+            select(ranked)
+            .where(ranked.c.rank <= per_parent)
+            .order_by(ranked.c.household_id, ranked.c.rank)
+        )
+
+    def extra_conditions(self, flag: bool) -> list[ColumnElement[bool]]:
+        if self.entity is Membership and not flag:
+            return [Membership.left_on.is_(None)]
+        if self.entity is AssistanceRecord and not flag:
+            return [AssistanceRecord.is_current.is_(True)]
+        return []
+
+    def joined_columns(self) -> list[ColumnElement[object]]:
+        if self.entity is Membership:
+            return [c.label(f"person__{c.name}") for c in persons.c]
+        if self.entity is AssistanceRecord:
+            # The person's ID number, for records about one member.
+            id_number = (
+                select(Person.id_number)
+                .where(Person.id == AssistanceRecord.person_id)
+                .scalar_subquery()
+                .label("person_id_number")
+            )
+            return [id_number]
+        return []
+
+
+CHILD_LISTS: dict[str, ChildList] = {
+    "members": ChildList(Membership, ascending=True),
+    "determinations": ChildList(Determination, ascending=False),
+    "records": ChildList(AssistanceRecord, ascending=False),
+    "events": ChildList(MonitoringEvent, ascending=False),
+    "warnings": ChildList(WarningRecord, ascending=False),
+    "history": ChildList(HouseholdVersion, ascending=False),
+}

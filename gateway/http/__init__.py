@@ -1,0 +1,1 @@
+"""The HTTP surface: the GraphQL endpoint, health, metrics and the REST contract."""

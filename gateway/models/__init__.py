@@ -1,0 +1,31 @@
+"""All tables. Importing this package registers every model on `Base.metadata`."""
+
+from gateway.models.agency import Agency
+from gateway.models.assistance import AssistanceRecord
+from gateway.models.audit import AuditEvent
+from gateway.models.base import Base
+from gateway.models.determination import Determination
+from gateway.models.event import MonitoringEvent
+from gateway.models.household import Household, HouseholdVersion, Membership
+from gateway.models.person import Person
+from gateway.models.region import Region
+from gateway.models.standard import RegionalStandard
+from gateway.models.warning import WarningAssignment, WarningRecord, WarningTransition
+
+__all__ = [
+    "Agency",
+    "AssistanceRecord",
+    "AuditEvent",
+    "Base",
+    "Determination",
+    "Household",
+    "HouseholdVersion",
+    "Membership",
+    "MonitoringEvent",
+    "Person",
+    "Region",
+    "RegionalStandard",
+    "WarningAssignment",
+    "WarningRecord",
+    "WarningTransition",
+]

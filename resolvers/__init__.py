@@ -1,0 +1,1 @@
+"""Thin resolvers: check the arguments, run the statements of `gateway.*.queries`, map rows."""

@@ -1,0 +1,64 @@
+"""`household`, `households` and `person`."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gateway.context import Context
+from gateway.domain import idnumber
+from gateway.errors import InvalidInput
+from gateway.households import queries
+from resolvers import rows
+from resolvers.loaders import connection
+from resolvers.pagination import decode_cursor, page_size
+from schema import types as t
+
+
+def _ctx(info: strawberry.Info) -> Context:
+    return info.context  # type: ignore[no-any-return]
+
+
+def _household_id(raw: strawberry.ID, field: str = "id") -> int:
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise InvalidInput(field, "is not a household id") from None
+    if value < 1:
+        raise InvalidInput(field, "is not a household id")
+    return value
+
+
+async def household(info: strawberry.Info, id: strawberry.ID) -> t.Household | None:
+    found = await _ctx(info).fetch(queries.households_by_id([_household_id(id)]))
+    return rows.household(found[0]) if found else None
+
+
+async def households(
+    info: strawberry.Info,
+    filter: t.HouseholdFilter | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> t.Connection[t.Household]:
+    ctx = _ctx(info)
+    size = page_size(first, ctx.db.settings)
+    after_id = decode_cursor("households", after)
+    flt = queries.HouseholdFilter()
+    if filter is not None:
+        flt = queries.HouseholdFilter(
+            region_prefix=filter.region_prefix,
+            category=filter.category,
+            status=filter.status,
+            review_due_before=filter.review_due_before,
+            former_registered_poor=filter.former_registered_poor,
+        )
+    found = await ctx.fetch(queries.household_page(flt, after_id=after_id, limit=size + 1))
+    return connection("households", found, size, rows.household)
+
+
+async def person(info: strawberry.Info, id_number: str) -> t.Person | None:
+    try:
+        number = idnumber.validate(id_number)
+    except idnumber.IdNumberError as exc:
+        raise InvalidInput("idNumber", str(exc)) from None
+    found = await _ctx(info).fetch(queries.person_by_id_number(number))
+    return rows.person(found[0]) if found else None

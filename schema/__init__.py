@@ -1,0 +1,1 @@
+"""The GraphQL schema: types, enums, scalars and the exported `schema.graphql`."""

@@ -1,0 +1,282 @@
+"""GraphQL object types. They hold plain values; nested lists resolve through the request's
+dataloaders (`info.context.loaders`), so a page costs a constant number of statements."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.domain import idnumber
+from gateway.domain.enums import (
+    AssistanceKind,
+    Category,
+    Channel,
+    DisabilityType,
+    EmploymentStatus,
+    EventKind,
+    HouseholdStatus,
+    Illness,
+    LaborCapacity,
+    RecordSource,
+    RegionLevel,
+    Relation,
+    Severity,
+    StudentStage,
+    UrbanRural,
+    WarningKind,
+    WarningStatus,
+)
+from schema.enums import EligibilityStatus, Sex
+from schema.scalars import Money
+
+if TYPE_CHECKING:
+    from gateway.context import Context
+
+N = TypeVar("N")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    cursor: str
+    node: N
+
+
+@strawberry.type(description="A page of results; pass `pageInfo.endCursor` as `after` for more.")
+class Connection(Generic[N]):
+    edges: list[Edge[N]]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[N]:
+        return [edge.node for edge in self.edges]
+
+
+def _ctx(info: strawberry.Info) -> Context:
+    return info.context  # type: ignore[no-any-return]
+
+
+@strawberry.type(description="An administrative region by its 12-digit statistical division code.")
+class Region:
+    code: str
+    name: str
+    level: RegionLevel
+    parent_code: str | None
+
+
+@strawberry.type(description="A person, by resident ID number. Birth date and sex come from it.")
+class Person:
+    db_id: strawberry.Private[int]
+    id_number: str
+    name: str
+    phone: str | None
+    labor_capacity: LaborCapacity
+    disability_type: DisabilityType | None
+    disability_grade: int | None
+    illness: Illness
+    student_stage: StudentStage
+    employment_status: EmploymentStatus
+    deceased_on: date | None
+    national_person_id: str | None
+
+    @strawberry.field
+    def birth_date(self) -> date:
+        return idnumber.birth_date(self.id_number)
+
+    @strawberry.field
+    def sex(self) -> Sex:
+        return Sex(idnumber.sex(self.id_number))
+
+    @strawberry.field(description="Age in whole years on the given date (default: today).")
+    def age(self, on: date | None = None) -> int:
+        return idnumber.age_on(self.id_number, on or date.today())
+
+    @strawberry.field(description="The household the person currently belongs to, if any.")
+    async def household(self, info: strawberry.Info) -> Household | None:
+        return await _ctx(info).loaders.household_of_person.load(self.db_id)  # type: ignore[no-any-return]
+
+
+@strawberry.type(description="A person's membership of a household, with dates.")
+class Member:
+    db_id: strawberry.Private[int]
+    relation: Relation
+    joined_on: date
+    left_on: date | None
+    person: Person
+
+
+@strawberry.type(description="A category decision on a household, with its rule-by-rule reasons.")
+class Determination:
+    db_id: strawberry.Private[int]
+    category: Category
+    channel: Channel
+    decided_on: date
+    decided_by: str
+    valid_from: date | None
+    valid_until: date | None
+    reasons: JSON
+    standards: JSON
+
+
+@strawberry.type(description="Specific assistance delivered by an agency (one revision of it).")
+class AssistanceRecord:
+    db_id: strawberry.Private[int]
+    agency: str
+    agency_record_id: str
+    revision: int
+    kind: AssistanceKind
+    amount: Money
+    period_start: date
+    period_end: date | None
+    person_id_number: str | None
+    notes: str | None
+    source: RecordSource
+    received_at: datetime
+
+
+@strawberry.type(description="Something an agency observed about a person.")
+class MonitoringEvent:
+    db_id: strawberry.Private[int]
+    kind: EventKind
+    agency: str
+    agency_event_id: str
+    id_number: str
+    occurred_on: date
+    details: JSON
+    source: RecordSource
+    received_at: datetime
+
+
+@strawberry.type(description="A warning from data comparison, routed to the agencies responsible.")
+class Warning:
+    db_id: strawberry.Private[int]
+    kind: WarningKind
+    finding: str
+    hardship_type: str | None
+    severity: Severity
+    status: WarningStatus
+    due_on: date
+    evidence: JSON
+    resolution: str | None
+    resolution_note: str | None
+    created_at: datetime
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.db_id))
+
+
+@strawberry.type(description="The state of a household after one change.")
+class HouseholdVersion:
+    version: int
+    changed_at: datetime
+    changed_by: str
+    state: JSON
+
+
+@strawberry.type(description="A household (户) in the low-income population database.")
+class Household:
+    db_id: strawberry.Private[int]
+    region_code_value: strawberry.Private[str]
+    code: str
+    address: str
+    phone: str | None
+    urban_rural: UrbanRural
+    former_registered_poor: bool
+    category: Category
+    status: HouseholdStatus
+    valid_from: date | None
+    valid_until: date | None
+    next_review_on: date | None
+    channel: Channel
+    version: int
+    updated_at: datetime
+    updated_by: str
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.db_id))
+
+    @strawberry.field
+    async def region(self, info: strawberry.Info) -> Region:
+        return await _ctx(info).loaders.region.load(self.region_code_value)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Members, current ones only unless `includeFormer`.")
+    async def members(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        include_former: bool = False,
+    ) -> Connection[Member]:
+        loaders = _ctx(info).loaders
+        return await loaders.page("members", self.db_id, first, after, include_former)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Category decisions, newest first.")
+    async def determinations(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Determination]:
+        return await _ctx(info).loaders.page("determinations", self.db_id, first, after)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description=(
+            "Assistance records, newest first; latest revisions only unless `includeRevisions`."
+        )
+    )
+    async def assistance_records(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        include_revisions: bool = False,
+    ) -> Connection[AssistanceRecord]:
+        loaders = _ctx(info).loaders
+        return await loaders.page("records", self.db_id, first, after, include_revisions)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Monitoring events about members, newest first.")
+    async def events(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[MonitoringEvent]:
+        return await _ctx(info).loaders.page("events", self.db_id, first, after)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Warnings about the household, newest first.")
+    async def warnings(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Warning]:
+        return await _ctx(info).loaders.page("warnings", self.db_id, first, after)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Every past state of the household, newest first.")
+    async def history(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[HouseholdVersion]:
+        return await _ctx(info).loaders.page("history", self.db_id, first, after)  # type: ignore[no-any-return]
+
+
+@strawberry.type(
+    description="Whether a person is in a low-income household, and in which category."
+)
+class Eligibility:
+    id_number: str
+    found: bool
+    category: Category
+    status: EligibilityStatus
+    valid_until: date | None
+
+
+@strawberry.input(description="Filters for `households`; all given filters must hold.")
+class HouseholdFilter:
+    region_prefix: str | None = strawberry.field(
+        default=None, description="Leading digits of the 12-digit region code, e.g. 320681."
+    )
+    category: Category | None = None
+    status: HouseholdStatus | None = None
+    review_due_before: date | None = None
+    former_registered_poor: bool | None = None

@@ -1,0 +1,207 @@
+"""Fixtures: real SQLite and real PostgreSQL databases, the app over HTTP, and the CLI.
+
+Every test that takes `database_url` (or a fixture built on it) runs once per engine. Each test
+gets its own database, copied from a template migrated once per session (and, for `demo_url`,
+loaded once with a small demo county).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.support import postgres
+
+ENGINES = ("sqlite", "postgresql")
+DEMO_HOUSEHOLDS = 300
+_counter = itertools.count()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=("all", *ENGINES),
+        default="all",
+        help="run database tests on one engine only (default: both)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--db")
+        metafunc.parametrize("engine", ENGINES if chosen == "all" else (chosen,), scope="session")
+
+
+async def _migrate(url: str) -> None:
+    from gateway.migrate import upgrade
+
+    engine = create_async_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _load_demo(url: str, households: int) -> None:
+    from gateway.demo import loader
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await loader.load(conn, households)
+    finally:
+        await engine.dispose()
+
+
+async def _pg_admin(server_url: str, sql: str) -> None:
+    dsn = server_url.replace("postgresql+asyncpg://", "postgresql://") + "/postgres"
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[postgres.Cluster]:
+    cluster = postgres.start()
+    yield cluster
+    cluster.stop()
+
+
+class Templates:
+    """Migrated (and demo-loaded) template databases, made on first use."""
+
+    def __init__(self, tmp: Path, request: pytest.FixtureRequest) -> None:
+        self.tmp = tmp
+        self.request = request
+        self.made: dict[tuple[str, bool], str] = {}
+
+    def template(self, engine: str, demo: bool) -> str:
+        key = (engine, demo)
+        if key not in self.made:
+            if engine == "sqlite":
+                path = self.tmp / f"template-{'demo' if demo else 'empty'}.db"
+                url = f"sqlite+aiosqlite:///{path}"
+            else:
+                cluster: postgres.Cluster = self.request.getfixturevalue("pg_cluster")
+                name = f"template_{'demo' if demo else 'empty'}"
+                asyncio.run(_pg_admin(cluster.url, f"CREATE DATABASE {name}"))
+                url = cluster.database_url(name)
+            asyncio.run(_migrate(url))
+            if demo:
+                asyncio.run(_load_demo(url, DEMO_HOUSEHOLDS))
+            self.made[key] = url
+        return self.made[key]
+
+    def fresh(self, engine: str, demo: bool) -> str:
+        template = self.template(engine, demo)
+        n = next(_counter)
+        if engine == "sqlite":
+            source = Path(template.removeprefix("sqlite+aiosqlite:///"))
+            target = self.tmp / f"test-{n}.db"
+            shutil.copyfile(source, target)
+            return f"sqlite+aiosqlite:///{target}"
+        cluster: postgres.Cluster = self.request.getfixturevalue("pg_cluster")
+        name = f"test_{n}"
+        asyncio.run(
+            _pg_admin(cluster.url, f"CREATE DATABASE {name} TEMPLATE {template.rsplit('/', 1)[1]}")
+        )
+        return cluster.database_url(name)
+
+
+@pytest.fixture(scope="session")
+def templates(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Templates:
+    return Templates(tmp_path_factory.mktemp("db"), request)
+
+
+@pytest.fixture
+def database_url(engine: str, templates: Templates) -> str:
+    """A migrated, empty database of the engine under test."""
+    return templates.fresh(engine, demo=False)
+
+
+@pytest.fixture
+def demo_url(engine: str, templates: Templates) -> str:
+    """A migrated database holding a small demo county."""
+    return templates.fresh(engine, demo=True)
+
+
+class Api:
+    """The app over HTTP (in-process ASGI), with GraphQL helpers."""
+
+    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
+        self.client = client
+        self.app = app
+
+    async def graphql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers or {}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await self.graphql(query, variables)
+        assert "errors" not in body, body["errors"]
+        result: dict[str, Any] = body["data"]
+        return result
+
+
+async def _api(url: str) -> AsyncIterator[Api]:
+    app = create_app(Settings(database_url=url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Api(client, app)
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[Api]:
+    async for a in _api(database_url):
+        yield a
+
+
+@pytest.fixture
+async def demo_api(demo_url: str) -> AsyncIterator[Api]:
+    async for a in _api(demo_url):
+        yield a
+
+
+def lig(
+    *args: str, url: str, stdin: str | None = None, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the `lig` command line as a subprocess against the given database."""
+    exe = Path(sys.executable).parent / "lig"
+    env = dict(os.environ, LIG_DATABASE_URL=url)
+    return subprocess.run(
+        [str(exe), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )

@@ -1,0 +1,27 @@
+"""The exported contracts match the code: schema.graphql and openapi.yaml never drift."""
+
+from __future__ import annotations
+
+import yaml
+
+from gateway.app import routes
+from gateway.http.openapi import OPENAPI_PATH, openapi_yaml
+from schema.build import SDL_PATH, sdl
+from tests.conftest import Api
+
+
+def test_schema_graphql_is_current() -> None:
+    assert SDL_PATH.read_text(encoding="utf-8") == sdl(), "run `lig schema export`"
+
+
+def test_openapi_yaml_is_current() -> None:
+    assert OPENAPI_PATH.read_text(encoding="utf-8") == openapi_yaml(routes()), (
+        "run `lig schema export`"
+    )
+
+
+async def test_openapi_json_is_served_and_equals_the_file(api: Api) -> None:
+    response = await api.client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json() == yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+    assert response.json()["openapi"].startswith("3.1")
