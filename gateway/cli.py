@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from gateway.commands.assess import assess
+from gateway.commands.common import err, fail
+from gateway.commands.review import review
+from gateway.commands.standards import standards_app
 from gateway.database import Database
 from gateway.errors import LigError
 from gateway.settings import Settings, get_settings
@@ -31,13 +34,9 @@ schema_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(schema_app, name="schema")
-
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+app.add_typer(standards_app, name="standards")
+app.command()(assess)
+app.command()(review)
 
 
 async def _upgrade(settings: Settings) -> None:

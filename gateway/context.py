@@ -28,8 +28,7 @@ class Context:
         async with self._lock:
             if self._conn is None:
                 # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a lookup.
-                conn = await self.db.engine.connect()
-                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                self._conn = await self.db.reader.connect()
             result = await self._conn.execute(statement)
             return result.all()
 

@@ -40,6 +40,16 @@ class InvalidInput(LigError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}", field=field)
         self.reason = reason
+        self.problems: list[tuple[str, str]] = [(field, reason)]
+
+    @classmethod
+    def many(cls, problems: list[tuple[str, str]]) -> InvalidInput:
+        """One error for several bad fields: `field` is the first, the message lists them all."""
+        error = cls(*problems[0])
+        error.problems = list(problems)
+        error.message = "; ".join(f"{field}: {reason}" for field, reason in problems)
+        error.args = (error.message,)
+        return error
 
 
 class NotFound(LigError):

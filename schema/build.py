@@ -11,6 +11,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
 
@@ -30,6 +31,7 @@ class LigSchema(strawberry.Schema):
 def build_schema() -> strawberry.Schema:
     return LigSchema(
         query=Query,
+        mutation=Mutation,
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALAR_MAP),
         # Parsing and validating cost ~2 ms a query; departments send the same few documents.
         extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],

@@ -30,6 +30,9 @@ for _enum in (
     d.WarningStatus,
     d.Severity,
     d.RegionLevel,
+    d.StandardFigure,
+    d.StandardStatus,
+    d.SituationSource,
 ):
     strawberry.enum(_enum)
 

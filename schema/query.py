@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers import assessment as assessment_resolvers
 from resolvers import eligibility as eligibility_resolvers
 from resolvers import households as household_resolvers
+from schema import assessment as a
 from schema import types as t
 
 
@@ -26,5 +28,23 @@ class Query:
         description=(
             "For 1 to 1,000 resident ID numbers: one answer per number, in the order given; "
             "`found: false` for numbers not in the database."
+        ),
+    )
+    assess: a.Assessment = strawberry.field(
+        resolver=assessment_resolvers.assess,
+        description=(
+            "Which category a household qualifies for, rule by rule (CONTRACT.md); the same "
+            "answer as `lig assess`. Figures not given come from the stored standards."
+        ),
+    )
+    standards: a.StandardsView = strawberry.field(
+        resolver=assessment_resolvers.standards,
+        description="The stored figures for a region, and those in force on `asOf`.",
+    )
+    reviews_due: t.Connection[t.Household] = strawberry.field(
+        resolver=assessment_resolvers.reviews_due,
+        description=(
+            "MARGINAL, EXPENDITURE and LEGACY_LOW_INCOME households whose yearly review "
+            "falls before `before`, in id order."
         ),
     )

@@ -24,12 +24,15 @@ async def count_statements(api: Api, query: str, variables: dict[str, Any]) -> t
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    engine = api.app.state.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    db = api.app.state.db
+    engines = {db.engine.sync_engine, db.reader.sync_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         data = await api.data(query, variables)
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
     return len(statements), data
 
 
@@ -43,4 +46,4 @@ async def test_page_of_100_households_costs_a_constant_number_of_statements(demo
     assert sum(len(e["node"]["assistanceRecords"]["nodes"]) for e in edges) > 50
     # households, regions, members, person→household, records, events, warnings, determinations
     assert large == small
-    assert large <= 8
+    assert 0 < large <= 8

@@ -51,6 +51,16 @@ CATEGORY_MIX: tuple[tuple[Category, float], ...] = (
     (Category.NONE, 0.14),
 )
 
+# Per-capita monthly income (yuan) drawn for each category, against a dibao standard of 780.
+MONTHLY_INCOME_BAND: dict[Category, tuple[int, int]] = {
+    Category.TEKUN: (150, 700),
+    Category.DIBAO: (150, 760),
+    Category.MARGINAL: (800, 1160),
+    Category.EXPENDITURE: (1200, 3000),
+    Category.LEGACY_LOW_INCOME: (1180, 1540),
+    Category.NONE: (1300, 4500),
+}
+
 AGENCY_FOR_KIND = {
     AssistanceKind.DIBAO_ALLOWANCE: "civil-affairs",
     AssistanceKind.TEKUN_SUPPORT: "civil-affairs",
@@ -89,6 +99,7 @@ TABLE_ORDER = (
     "household_versions",
     "persons",
     "memberships",
+    "economic_situations",
     "determinations",
     "assistance_records",
     "monitoring_events",
@@ -109,6 +120,8 @@ class DemoCounty:
         self.towns = towns
         self.households = households
         self.rng = random.Random(seed)
+        # A stream of its own, so that adding economic detail leaves the other data unchanged.
+        self.economy_rng = random.Random(seed + 1)
         self.town_weights = [t.weight for t in towns]
         self._used_birth: dict[date, int] = {}
         self.next_ids = dict.fromkeys(TABLE_ORDER, 1)
@@ -206,6 +219,8 @@ class DemoCounty:
             "employment_status": employment,
             "deceased_on": None,
             "national_person_id": None,
+            "single_person_dibao": False,
+            "has_capable_supporter": category is not Category.TEKUN,
             "created_at": DEMO_TIME,
             "created_by": DEMO_USER,
             "updated_at": DEMO_TIME,
@@ -320,6 +335,13 @@ class DemoCounty:
             },
         )
         joined = valid_from or (DEMO_DATE - timedelta(days=rng.randint(30, 1500)))
+        if channel is Channel.DIRECT:
+            # Came in directly: a severely ill or disabled member on single-person dibao.
+            head = members[0][1]
+            head["single_person_dibao"] = True
+            if head["disability_grade"] not in (1, 2):
+                head["illness"] = Illness.SEVERE
+        situation_id = self._situations(chunk, hid, category, len(members), valid_from or joined)
         for relation, person in members:
             chunk.add("persons", person)
             chunk.add(
@@ -357,11 +379,80 @@ class DemoCounty:
                         }
                     ],
                     "standards": {"dibao_monthly": "780.00"},
+                    "situation_id": situation_id,
                     "created_at": DEMO_TIME,
                 },
             )
         self._assistance(chunk, hid, category, status, members, valid_from)
         self._events_and_warnings(chunk, hid, category, status, members)
+
+    def _situations(
+        self, chunk: Chunk, hid: int, category: Category, size: int, recorded_on: date
+    ) -> int:
+        """The declared economic situation behind the household's category (at a dibao
+        standard of 780), and for some yearly-reviewed households a later verification that
+        changed it, so that a review keeps most, changes some and ends some."""
+        rng = self.economy_rng
+        first = self._situation(chunk, hid, category, size, recorded_on, "DECLARATION")
+        if category in (Category.MARGINAL, Category.EXPENDITURE) and rng.random() < 0.12:
+            later = DEMO_DATE - timedelta(days=rng.randint(5, 60))
+            changed = rng.choice((Category.EXPENDITURE, Category.NONE, Category.DIBAO))
+            self._situation(chunk, hid, changed, size, later, "VERIFICATION")
+        return first
+
+    def _situation(
+        self,
+        chunk: Chunk,
+        hid: int,
+        category: Category,
+        size: int,
+        recorded_on: date,
+        source: str,
+    ) -> int:
+        rng = self.economy_rng
+        low, high = MONTHLY_INCOME_BAND[category]
+        annual = Decimal(round(rng.uniform(low, high) * 12 * size, 2)).quantize(Decimal("0.01"))
+        medical = Decimal(0)
+        if category is Category.EXPENDITURE:
+            # Enough rigid expenditure to bring the rest below the annual dibao standard.
+            medical = max(Decimal(0), annual - 9000 * size) + rng.randint(0, 5000)
+        elif rng.random() < 0.2:
+            medical = Decimal(rng.randint(200, 8000))
+        cars: list[str] = []
+        if category in (Category.EXPENDITURE, Category.NONE) and rng.random() < 0.25:
+            cars = [str(rng.randint(15, 80) * 1000)]
+        homes = rng.choices((0, 1, 2), weights=(8, 90, 2))[0]
+        row_id = self._id("economic_situations")
+        chunk.add(
+            "economic_situations",
+            {
+                "id": row_id,
+                "household_id": hid,
+                "recorded_on": recorded_on,
+                "source": source,
+                "annual_income": annual,
+                "rigid_medical": medical,
+                "rigid_education": Decimal(0),
+                "rigid_disability_rehabilitation": Decimal(0),
+                "rigid_disaster_accident": Decimal(0),
+                "rigid_other": Decimal(0),
+                "financial": Decimal(rng.randint(0, 4000) * size),
+                "car_values": cars,
+                "homes": homes,
+                "floor_area": Decimal(rng.randint(30, 110) * max(homes, 1)),
+                "homes_from_demolition": False,
+                "non_residential_acquired": False,
+                "subscribed_capital": Decimal(0),
+                "refused_investigation": False,
+                "refused_authorisation": False,
+                "deliberate_disposal": False,
+                "high_consumption": False,
+                "refuses_work": False,
+                "created_at": DEMO_TIME,
+                "created_by": DEMO_USER,
+            },
+        )
+        return row_id
 
     def _standing(
         self, category: Category

@@ -190,3 +190,10 @@ class StandardStatus(StrEnum):
     CONFIRMED = "CONFIRMED"  # published, with a source
     IMPLIED = "IMPLIED"  # inferred from a published document
     OPERATOR = "OPERATOR"  # set by an operator: no public source was found
+
+
+class SituationSource(StrEnum):
+    """Where a recorded economic situation comes from."""
+
+    DECLARATION = "DECLARATION"  # declared by the household (申报)
+    VERIFICATION = "VERIFICATION"  # the result of economic-status verification (核对)

@@ -5,6 +5,7 @@ from gateway.models.assistance import AssistanceRecord
 from gateway.models.audit import AuditEvent
 from gateway.models.base import Base
 from gateway.models.determination import Determination
+from gateway.models.economy import EconomicSituation
 from gateway.models.event import MonitoringEvent
 from gateway.models.household import Household, HouseholdVersion, Membership
 from gateway.models.person import Person
@@ -18,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Determination",
+    "EconomicSituation",
     "Household",
     "HouseholdVersion",
     "Membership",

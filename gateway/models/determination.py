@@ -27,6 +27,8 @@ class Determination(Base):
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     # The rule-by-rule reasons ({rule, passed, detail}) and the standards used, as evaluated.
+    # The recorded economic situation the rules assessed, when decided by the rules.
+    situation_id: Mapped[int | None] = mapped_column(ForeignKey("economic_situations.id"))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     standards: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

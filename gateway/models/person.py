@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import CHAR, CheckConstraint, Date, Integer, String
+from sqlalchemy import CHAR, Boolean, CheckConstraint, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from gateway.domain import idnumber
@@ -41,6 +41,10 @@ class Person(Tracked, Base):
     )
     employment_status: Mapped[EmploymentStatus] = mapped_column(enum_column(EmploymentStatus))
     deceased_on: Mapped[date | None] = mapped_column(Date)
+    # 单人保: dibao paid to this person alone (the DIRECT channel's severely disabled or ill).
+    single_person_dibao: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A legal supporter (赡养/抚养/扶养人) able to support this person; TEKUN needs none.
+    has_capable_supporter: Mapped[bool] = mapped_column(Boolean, default=True)
     # The person's ID in the national social-assistance system (金民工程人员ID), once synced.
     national_person_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 

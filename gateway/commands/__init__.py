@@ -1,0 +1,1 @@
+"""`lig` subcommands beyond the basics in `gateway.cli`, one module per area."""

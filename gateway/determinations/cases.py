@@ -1,0 +1,148 @@
+"""Building the rules' `HouseholdCase` for stored households, many at a time.
+
+Three statements for any number of households: the households, their current members with
+the person rows, and the latest recorded economic situation of each on or before the day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.domain.enums import Category, Illness, SituationSource
+from gateway.domain.rules import (
+    Assets,
+    Conduct,
+    HouseholdCase,
+    Member,
+    RigidExpenditure,
+)
+from gateway.models import EconomicSituation, Household, Membership, Person
+
+# A current MARGINAL or EXPENDITURE household is determined afresh; these are carried forward.
+CARRIED = frozenset({Category.DIBAO, Category.TEKUN, Category.LEGACY_LOW_INCOME})
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCase:
+    household: Household
+    case: HouseholdCase | None  # None when no members or no recorded situation
+    situation_id: int | None
+    missing: str | None  # why there is no case
+
+
+def _member(membership: Membership, person: Person) -> Member:
+    return Member(
+        id_number=person.id_number,
+        relation=membership.relation,
+        labor_capacity=person.labor_capacity,
+        disability_type=person.disability_type,
+        disability_grade=person.disability_grade,
+        severe_illness=person.illness is Illness.SEVERE,
+        single_person_dibao=person.single_person_dibao,
+        has_capable_supporter=person.has_capable_supporter,
+    )
+
+
+def situation_case(
+    household: Household, members: Sequence[Member], row: EconomicSituation, as_of: date
+) -> HouseholdCase:
+    carried = household.category if household.category in CARRIED else Category.NONE
+    return HouseholdCase(
+        as_of=as_of,
+        region_code=household.region_code,
+        members=tuple(members),
+        annual_income=row.annual_income,
+        current_category=carried,
+        legacy_recognised_on=(
+            household.valid_from if carried is Category.LEGACY_LOW_INCOME else None
+        ),
+        channel=household.channel,
+        rigid_expenditure=RigidExpenditure(
+            medical=row.rigid_medical,
+            education=row.rigid_education,
+            disability_rehabilitation=row.rigid_disability_rehabilitation,
+            disaster_accident=row.rigid_disaster_accident,
+            other=row.rigid_other,
+        ),
+        assets=Assets(
+            financial=row.financial,
+            cars=tuple(Decimal(value) for value in row.car_values),
+            homes=row.homes,
+            floor_area=row.floor_area,
+            homes_from_demolition=row.homes_from_demolition,
+            non_residential_acquired=row.non_residential_acquired,
+            subscribed_capital=row.subscribed_capital,
+        ),
+        conduct=Conduct(
+            refused_investigation=row.refused_investigation,
+            refused_authorisation=row.refused_authorisation,
+            deliberate_disposal=row.deliberate_disposal,
+            high_consumption=row.high_consumption,
+            refuses_work=row.refuses_work,
+        ),
+    )
+
+
+async def stored_cases(
+    session: AsyncSession, households: Sequence[Household], as_of: date
+) -> list[StoredCase]:
+    ids = [h.id for h in households]
+    member_rows = await session.execute(
+        select(Membership, Person)
+        .join(Person, Person.id == Membership.person_id)
+        .where(
+            Membership.household_id.in_(ids),
+            Membership.joined_on <= as_of,
+            Membership.left_on.is_(None) | (Membership.left_on > as_of),
+            Person.deceased_on.is_(None) | (Person.deceased_on > as_of),
+        )
+        .order_by(Membership.household_id, Membership.id)
+    )
+    members: dict[int, list[Member]] = {}
+    for membership, person in member_rows:
+        members.setdefault(membership.household_id, []).append(_member(membership, person))
+    # The latest situation on or before the day; a verification result beats a declaration of
+    # the same day, a later row of the same day and kind beats an earlier one.
+    ranked = (
+        select(
+            EconomicSituation.id,
+            func.row_number()
+            .over(
+                partition_by=EconomicSituation.household_id,
+                order_by=(
+                    EconomicSituation.recorded_on.desc(),
+                    (EconomicSituation.source == SituationSource.VERIFICATION).desc(),
+                    EconomicSituation.id.desc(),
+                ),
+            )
+            .label("rank"),
+        )
+        .where(EconomicSituation.household_id.in_(ids), EconomicSituation.recorded_on <= as_of)
+        .subquery()
+    )
+    situations = {
+        row.household_id: row
+        for row in await session.scalars(
+            select(EconomicSituation).join(
+                ranked, and_(ranked.c.id == EconomicSituation.id, ranked.c.rank == 1)
+            )
+        )
+    }
+    out = []
+    for household in households:
+        people = members.get(household.id, [])
+        situation = situations.get(household.id)
+        if not people:
+            out.append(StoredCase(household, None, None, "NO_MEMBERS"))
+        elif situation is None:
+            out.append(StoredCase(household, None, None, "NO_SITUATION"))
+        else:
+            case = situation_case(household, people, situation, as_of)
+            out.append(StoredCase(household, case, situation.id, None))
+    return out
