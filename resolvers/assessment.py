@@ -19,7 +19,7 @@ from gateway.domain.rules import FIGURE_NAMES
 from gateway.errors import InvalidInput
 from gateway.standards import StandardRow, in_force, list_rows, set_standard
 from resolvers import rows
-from resolvers.households import _household_id
+from resolvers.households import household_id_argument
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
 from schema import assessment as a
@@ -138,7 +138,7 @@ async def assess_household(
     info: strawberry.Info, household_id: strawberry.ID, as_of: date | None = None
 ) -> t.Determination:
     ctx = _ctx(info)
-    hid = _household_id(household_id, "householdId")
+    hid = household_id_argument(household_id, "householdId")
     async with ctx.db.unit_of_work() as session:
         determination = await determine(
             session, ctx.principal, hid, as_of or date.today(), request_id=ctx.request_id
@@ -160,7 +160,7 @@ async def record_economic_situation(
     info: strawberry.Info, household_id: strawberry.ID, input: a.EconomicSituationInput
 ) -> a.EconomicSituation:
     ctx = _ctx(info)
-    hid = _household_id(household_id, "householdId")
+    hid = household_id_argument(household_id, "householdId")
     try:
         async with ctx.db.unit_of_work() as session:
             row = await record_situation(

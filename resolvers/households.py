@@ -18,7 +18,7 @@ def _ctx(info: strawberry.Info) -> Context:
     return info.context  # type: ignore[no-any-return]
 
 
-def _household_id(raw: strawberry.ID, field: str = "id") -> int:
+def household_id_argument(raw: strawberry.ID, field: str = "id") -> int:
     try:
         value = int(str(raw))
     except ValueError:
@@ -29,7 +29,7 @@ def _household_id(raw: strawberry.ID, field: str = "id") -> int:
 
 
 async def household(info: strawberry.Info, id: strawberry.ID) -> t.Household | None:
-    found = await _ctx(info).fetch(queries.households_by_id([_household_id(id)]))
+    found = await _ctx(info).fetch(queries.households_by_id([household_id_argument(id)]))
     return rows.household(found[0]) if found else None
 
 

@@ -1423,7 +1423,9 @@ _DELETE = object()
 
 def _full_request() -> dict[str, Any]:
     payload = copy.deepcopy(CONTRACT_EXAMPLE)
-    payload["members"].append(member(CHILD, relation="CHILD"))
+    payload["members"].append(
+        member(CHILD, relation="CHILD", disability_type="PHYSICAL", disability_grade=2)
+    )
     payload["annual_income"] = 24000
     return payload
 
@@ -1565,7 +1567,11 @@ def test_invalid_input_names_the_field(path: tuple[str | int, ...], value: Any, 
     [
         pytest.param(("region_code",), "320681000000", id="region-12-digits"),
         pytest.param(("members", 0, "id_number"), id_number(date(1975, 5, 5), 7), id="valid-id"),
-        pytest.param(("members", 0, "disability_grade"), None, id="grade-null"),
+        pytest.param(("members", 1, "disability_grade"), 4, id="grade-4"),
+        pytest.param(("members", 1, "disability_grade"), 1, id="grade-1"),
+        pytest.param(
+            ("members", 1, "id_number"), id_number(date(2023, 3, 1)), id="born-on-as-of-day"
+        ),
         pytest.param(("channel",), "SURVEY", id="channel-survey"),
         pytest.param(("current_category",), "LEGACY_LOW_INCOME", id="current-legacy"),
         pytest.param(("annual_income",), 12000.5, id="income-decimal"),

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.domain.enums import Category, Illness, SituationSource
+from gateway.domain.enums import Category, HouseholdStatus, Illness, SituationSource
 from gateway.domain.rules import (
     Assets,
     Conduct,
@@ -52,7 +52,9 @@ def _member(membership: Membership, person: Person) -> Member:
 def situation_case(
     household: Household, members: Sequence[Member], row: EconomicSituation, as_of: date
 ) -> HouseholdCase:
-    carried = household.category if household.category in CARRIED else Category.NONE
+    # Only running assistance is carried forward; an ended DIBAO household is assessed afresh.
+    running = household.status in (HouseholdStatus.ACTIVE, HouseholdStatus.SUSPENDED)
+    carried = household.category if running and household.category in CARRIED else Category.NONE
     return HouseholdCase(
         as_of=as_of,
         region_code=household.region_code,

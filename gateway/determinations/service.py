@@ -79,6 +79,10 @@ def _apply(
     outcome = "KEPT" if after is before else ("ENDED" if after is Category.NONE else "CHANGED")
     household.updated_by = actor
     household.category = after
+    if after is Category.NONE and before is Category.NONE:
+        if household.status is HouseholdStatus.APPLYING:  # the application is refused
+            household.status = HouseholdStatus.NOT_COVERED
+        return outcome, household.valid_from, household.valid_until  # nothing was running
     if after is Category.NONE:
         if household.status is not HouseholdStatus.NOT_COVERED:
             household.status = HouseholdStatus.ENDED
