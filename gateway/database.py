@@ -13,7 +13,6 @@ from typing import Any, TypeAlias
 from sqlalchemy import Select, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -87,12 +86,6 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A plain connection for read-only work: no ORM identity map, rolled back at the end."""
-        async with self.engine.connect() as conn:
-            yield conn
 
     async def ping(self) -> None:
         from sqlalchemy import text

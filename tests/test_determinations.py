@@ -233,3 +233,27 @@ async def test_a_recorded_verification_decides_the_next_assessment(
         "query($id: ID!) { household(id: $id) { category status } }", {"id": hid}
     )
     assert state["household"] == {"category": "NONE", "status": "ENDED"}
+
+
+async def test_a_refused_application_leaves_the_household_not_covered(demo_api: Api) -> None:
+    found = await demo_api.data(
+        "{ households(first: 1, filter: {status: APPLYING}) { nodes { id validUntil } } }"
+    )
+    (applying,) = found["households"]["nodes"]
+    rich = {"recordedOn": "2026-11-20", "source": "VERIFICATION", "annualIncome": "900000",
+            "assets": {"cars": [{"value": "300000"}, {"value": "200000"}]}}  # fmt: skip
+    await demo_api.data(RECORD, {"id": applying["id"], "input": rich})
+    decided = (await demo_api.data(DECIDE, {"id": applying["id"], "asOf": AS_OF}))[
+        "assessHousehold"
+    ]
+    assert decided["category"] == "NONE"
+    state = await demo_api.data(
+        "query($id: ID!) { household(id: $id) { category status validUntil } }",
+        {"id": applying["id"]},
+    )
+    # Refused, not "ended": nothing was ever running for it.
+    assert state["household"] == {
+        "category": "NONE",
+        "status": "NOT_COVERED",
+        "validUntil": applying["validUntil"],
+    }

@@ -79,10 +79,13 @@ def _apply(
     outcome = "KEPT" if after is before else ("ENDED" if after is Category.NONE else "CHANGED")
     household.updated_by = actor
     household.category = after
-    if after is Category.NONE and before is Category.NONE:
-        if household.status is HouseholdStatus.APPLYING:  # the application is refused
+    if after is Category.NONE and (
+        before is Category.NONE or household.status is HouseholdStatus.APPLYING
+    ):
+        # Nothing was running: an application is refused, anything else stays as it was.
+        if household.status is HouseholdStatus.APPLYING:
             household.status = HouseholdStatus.NOT_COVERED
-        return outcome, household.valid_from, household.valid_until  # nothing was running
+        return outcome, household.valid_from, household.valid_until
     if after is Category.NONE:
         if household.status is not HouseholdStatus.NOT_COVERED:
             household.status = HouseholdStatus.ENDED
