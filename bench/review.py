@@ -61,7 +61,7 @@ def main() -> None:
             run(["standards", "set", "--figure", figure, "--from", since, "--value", value,
                  "--source", "benchmark operator figure"], env)  # fmt: skip
         out, seconds, peak = run(
-            ["review", "--due-before", "2028-01-01", "--as-of", "2026-11-23"], env
+            ["review", "--due-before", "2027-11-23", "--as-of", "2026-11-23"], env
         )
         report = json.loads(out)
         decided = report["reviewed"] + sum(report["blocked"].values())

@@ -31,12 +31,14 @@ def _ctx(info: strawberry.Info) -> Context:
 
 
 def _plain(value: Any) -> Any:
-    """A strawberry input as the JSON-like request `lig assess` reads; unset fields left out."""
+    """A strawberry input as the JSON-like request `lig assess` reads."""
     if is_dataclass(value) and not isinstance(value, type):
         out = {}
         for f in fields(value):
             item = getattr(value, f.name)
-            if item is not None and item is not strawberry.UNSET:
+            # Left out when not sent; an explicit null goes on, to be judged as `lig assess`
+            # judges it.
+            if item is not strawberry.UNSET:
                 out[f.name] = _plain(item)
         return out
     if isinstance(value, list):

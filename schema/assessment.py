@@ -25,11 +25,11 @@ from schema.scalars import Area, Money
 
 @strawberry.input(description="Figures that override the stored standards for this request.")
 class StandardsInput:
-    dibao_monthly: Money | None = None
-    disposable_income_prev_year: Money | None = None
-    housing_area_per_capita: Area | None = None
-    car_value_cap: Money | None = None
-    legacy_transition_end: date | None = None
+    dibao_monthly: Money | None = strawberry.UNSET
+    disposable_income_prev_year: Money | None = strawberry.UNSET
+    housing_area_per_capita: Area | None = strawberry.UNSET
+    car_value_cap: Money | None = strawberry.UNSET
+    legacy_transition_end: date | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -37,20 +37,20 @@ class AssessmentMemberInput:
     id_number: str
     relation: Relation
     labor_capacity: LaborCapacity
-    disability_type: DisabilityType | None = None
-    disability_grade: int | None = None
-    severe_illness: bool | None = None
-    single_person_dibao: bool | None = None
-    has_capable_supporter: bool | None = None
+    disability_type: DisabilityType | None = strawberry.UNSET
+    disability_grade: int | None = strawberry.UNSET
+    severe_illness: bool | None = strawberry.UNSET
+    single_person_dibao: bool | None = strawberry.UNSET
+    has_capable_supporter: bool | None = strawberry.UNSET
 
 
 @strawberry.input(description="Rigid expenditure over the last 12 months, net of reimbursements.")
 class RigidExpenditureInput:
-    medical: Money | None = None
-    education: Money | None = None
-    disability_rehabilitation: Money | None = None
-    disaster_accident: Money | None = None
-    other: Money | None = None
+    medical: Money | None = strawberry.UNSET
+    education: Money | None = strawberry.UNSET
+    disability_rehabilitation: Money | None = strawberry.UNSET
+    disaster_accident: Money | None = strawberry.UNSET
+    other: Money | None = strawberry.UNSET
 
 
 @strawberry.input(description="A car for private use.")
@@ -60,22 +60,22 @@ class CarInput:
 
 @strawberry.input
 class AssetsInput:
-    financial: Money | None = None
-    cars: list[CarInput] | None = None
-    homes: int | None = None
-    floor_area: Area | None = None
-    homes_from_demolition: bool | None = None
-    non_residential_acquired: bool | None = None
-    subscribed_capital: Money | None = None
+    financial: Money | None = strawberry.UNSET
+    cars: list[CarInput] | None = strawberry.UNSET
+    homes: int | None = strawberry.UNSET
+    floor_area: Area | None = strawberry.UNSET
+    homes_from_demolition: bool | None = strawberry.UNSET
+    non_residential_acquired: bool | None = strawberry.UNSET
+    subscribed_capital: Money | None = strawberry.UNSET
 
 
 @strawberry.input
 class ConductInput:
-    refused_investigation: bool | None = None
-    refused_authorisation: bool | None = None
-    deliberate_disposal: bool | None = None
-    high_consumption: bool | None = None
-    refuses_work: bool | None = None
+    refused_investigation: bool | None = strawberry.UNSET
+    refused_authorisation: bool | None = strawberry.UNSET
+    deliberate_disposal: bool | None = strawberry.UNSET
+    high_consumption: bool | None = strawberry.UNSET
+    refuses_work: bool | None = strawberry.UNSET
 
 
 @strawberry.input(description="One household's situation on a date (CONTRACT.md, `lig assess`).")
@@ -84,15 +84,15 @@ class AssessmentInput:
     region_code: str
     members: list[AssessmentMemberInput]
     annual_income: Money
-    standards: StandardsInput | None = None
+    standards: StandardsInput | None = strawberry.UNSET
     current_category: Category | None = strawberry.field(
-        default=None, description="NONE (default), DIBAO, TEKUN or LEGACY_LOW_INCOME."
+        default=strawberry.UNSET, description="NONE (default), DIBAO, TEKUN or LEGACY_LOW_INCOME."
     )
-    legacy_recognised_on: date | None = None
-    channel: Channel | None = None
-    rigid_expenditure: RigidExpenditureInput | None = None
-    assets: AssetsInput | None = None
-    conduct: ConductInput | None = None
+    legacy_recognised_on: date | None = strawberry.UNSET
+    channel: Channel | None = strawberry.UNSET
+    rigid_expenditure: RigidExpenditureInput | None = strawberry.UNSET
+    assets: AssetsInput | None = strawberry.UNSET
+    conduct: ConductInput | None = strawberry.UNSET
 
 
 @strawberry.input(description="A household's economic situation as declared or verified.")
@@ -100,9 +100,9 @@ class EconomicSituationInput:
     recorded_on: date
     source: SituationSource
     annual_income: Money
-    rigid_expenditure: RigidExpenditureInput | None = None
-    assets: AssetsInput | None = None
-    conduct: ConductInput | None = None
+    rigid_expenditure: RigidExpenditureInput | None = strawberry.UNSET
+    assets: AssetsInput | None = strawberry.UNSET
+    conduct: ConductInput | None = strawberry.UNSET
 
 
 @strawberry.type(description="A recorded economic situation (append-only).")

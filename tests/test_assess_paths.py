@@ -4,6 +4,7 @@ the stored standards filling in what the request leaves out."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,6 +96,21 @@ async def test_stored_standards_in_force_on_as_of(
     assert f"disposable income {disposable}" in reasons["expenditure.income"]
 
 
+def test_unreadable_files_exit_2(database_url: str, tmp_path: Path) -> None:
+    latin = tmp_path / "request.json"
+    latin.write_bytes(b"\xff\xfe{}")
+    done = lig("assess", str(latin), url=database_url)
+    assert done.returncode == 2
+    assert "not UTF-8" in done.stderr
+    done = lig("assess", str(tmp_path / "missing.json"), url=database_url)
+    assert done.returncode == 2
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"annual_income": ' + "9" * 5000 + "}")
+    done = lig("assess", str(huge), url=database_url)
+    assert done.returncode == 2
+    assert "not valid JSON" in done.stderr
+
+
 def test_bad_requests_exit_2_naming_the_field(database_url: str) -> None:
     cases = {
         "members[0].id_number": example(
@@ -111,6 +127,10 @@ def test_bad_requests_exit_2_naming_the_field(database_url: str) -> None:
         assert done.returncode == 2, (field, done.stdout)
         assert field in done.stderr, (field, done.stderr)
         assert done.stdout == ""
+    # Yuan to the fen: a third decimal could sit within rounding distance of a limit.
+    done = lig("assess", "-", url=database_url, stdin=json.dumps(example(annual_income=14040.004)))
+    assert done.returncode == 2
+    assert "annual_income: at most two decimal places" in done.stderr
     done = lig("assess", "-", url=database_url, stdin="{not json")
     assert done.returncode == 2
     assert "not valid JSON" in done.stderr

@@ -237,7 +237,7 @@ async def test_a_recorded_verification_decides_the_next_assessment(
 
 async def test_a_refused_application_leaves_the_household_not_covered(demo_api: Api) -> None:
     found = await demo_api.data(
-        "{ households(first: 1, filter: {status: APPLYING}) { nodes { id validUntil } } }"
+        "{ households(first: 1, filter: {status: APPLYING}) { nodes { id } } }"
     )
     (applying,) = found["households"]["nodes"]
     rich = {"recordedOn": "2026-11-20", "source": "VERIFICATION", "annualIncome": "900000",
@@ -251,9 +251,39 @@ async def test_a_refused_application_leaves_the_household_not_covered(demo_api: 
         "query($id: ID!) { household(id: $id) { category status validUntil } }",
         {"id": applying["id"]},
     )
-    # Refused, not "ended": nothing was ever running for it.
-    assert state["household"] == {
-        "category": "NONE",
-        "status": "NOT_COVERED",
-        "validUntil": applying["validUntil"],
-    }
+    # Refused, not "ended": nothing was ever running, and the application's dates go.
+    assert state["household"] == {"category": "NONE", "status": "NOT_COVERED", "validUntil": None}
+    assert decided["validUntil"] is None
+
+
+async def test_decisions_cannot_go_back_or_ahead_in_time(demo_api: Api, demo_url: str) -> None:
+    due = (await demo_api.data(DUE, {"before": "2028-01-01"}))["reviewsDue"]["edges"]
+    hid = due[0]["node"]["id"]
+    (counted,) = await rows(demo_url, "SELECT count(*) AS n FROM determinations")
+    ahead = await demo_api.graphql(DECIDE, {"id": hid, "asOf": "2999-01-01"})
+    assert ahead["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "asOf"}
+    await demo_api.data(DECIDE, {"id": hid, "asOf": AS_OF})
+    back = await demo_api.graphql(DECIDE, {"id": hid, "asOf": "2025-01-01"})
+    assert back["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "asOf"}
+    (after,) = await rows(demo_url, "SELECT count(*) AS n FROM determinations")
+    assert after["n"] == counted["n"] + 1
+
+    refused = lig("review", "--due-before", "2028-01-01", "--as-of", AS_OF, url=demo_url)
+    assert refused.returncode == 2
+    assert "--due-before" in refused.stderr
+
+
+async def test_a_kept_dibao_household_is_left_as_it_was(demo_api: Api, demo_url: str) -> None:
+    found = await demo_api.data(
+        "{ households(first: 1, filter: {category: DIBAO, status: ACTIVE}) "
+        "{ nodes { id status validFrom validUntil nextReviewOn } } }"
+    )
+    (before,) = found["households"]["nodes"]
+    decided = (await demo_api.data(DECIDE, {"id": before["id"], "asOf": AS_OF}))["assessHousehold"]
+    assert decided["category"] == "DIBAO"
+    assert [r["rule"] for r in decided["reasons"]] == ["precedence.current_category"]
+    after = await demo_api.data(
+        "query($id: ID!) { household(id: $id) { id status validFrom validUntil nextReviewOn } }",
+        {"id": before["id"]},
+    )
+    assert after["household"] == before

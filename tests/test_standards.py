@@ -65,6 +65,7 @@ async def test_set_replace_and_audit_by_cli(database_url: str) -> None:
         (("--figure", "DIBAO_MONTHLY", "--value", "-5"), "value"),
         (("--figure", "DIBAO_MONTHLY", "--value", "abc"), "value"),
         (("--figure", "DIBAO_MONTHLY", "--value", "800.123"), "value"),
+        (("--figure", "DIBAO_MONTHLY", "--value", "1e30"), "value"),
         (("--figure", "LEGACY_TRANSITION_END", "--value", "soon"), "value"),
         (("--figure", "DIBAO_MONTHLY", "--value", "800", "--region", "32"), "region_code"),
         (("--figure", "DIBAO_MONTHLY", "--value", "800", "--region", "999999"), "region_code"),

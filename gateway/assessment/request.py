@@ -38,6 +38,8 @@ from gateway.domain.rules import (
 from gateway.errors import InvalidInput
 
 MAX_MEMBERS = 30
+MAX_AMOUNT = Decimal(10**12)
+CENT = Decimal("0.01")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _REGION = re.compile(r"\d{6}(\d{6})?")
 
@@ -49,6 +51,12 @@ def _number(value: Any) -> Decimal:
     amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     if not amount.is_finite():
         raise ValueError("must be a finite number")
+    if abs(amount) > MAX_AMOUNT:
+        raise ValueError(f"must not exceed {MAX_AMOUNT}")
+    # Yuan to the fen, m² to the hundredth: what is stored, and what keeps every comparison
+    # exact (a per-capita figure is then never within rounding distance of a limit).
+    if amount != amount.quantize(CENT):
+        raise ValueError("at most two decimal places")
     return amount
 
 

@@ -24,11 +24,15 @@ def _read(source: str) -> Any:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as error:
         raise fail(f"{source}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail("request: not UTF-8 text") from None
     try:
         # Decimals, not floats: comparisons with the figures must be exact.
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
         raise fail(f"request: not valid JSON ({error.msg} at line {error.lineno})") from None
+    except ValueError as error:  # e.g. an integer literal beyond Python's digit limit
+        raise fail(f"request: not valid JSON ({error})") from None
 
 
 async def _assess(payload: Any) -> Assessment:

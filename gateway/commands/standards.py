@@ -46,7 +46,12 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for machines.")] = False,
 ) -> None:
     """Every stored figure that applies to a region, and what is in force on a day."""
-    day = date.fromisoformat(as_of) if as_of else date.today()
+    try:
+        day = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        raise fail_with(InvalidInput("--as-of", "must be a date as YYYY-MM-DD")) from None
+    if not region.isdigit() or len(region) not in (6, 12):
+        raise fail_with(InvalidInput("--region", "must be a 6- or 12-digit division code"))
 
     async def run() -> tuple[list[StandardRow], dict[str, str | None]]:
         async with database(get_settings()) as db, db.unit_of_work() as session:

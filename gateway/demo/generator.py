@@ -469,7 +469,7 @@ class DemoCounty:
                 HouseholdStatus.ACTIVE,
                 start,
                 date(2024, 8, 31),
-                date(2024, 8, 31),
+                date(2024, 9, 1),  # re-determined the day after the transition ends
                 Channel.APPLICATION,
             )
         valid_from = DEMO_DATE - timedelta(days=rng.randint(10, 360))

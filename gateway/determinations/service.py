@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audit import record_change
@@ -21,7 +21,7 @@ from gateway.database import AnySelect
 from gateway.determinations.cases import StoredCase, stored_cases
 from gateway.domain.enums import Category, HouseholdStatus
 from gateway.domain.rules import Assessment, Standards, assess
-from gateway.errors import MissingStandard, NotFound
+from gateway.errors import InvalidInput, MissingStandard, NotFound
 from gateway.models import Determination, Household
 from gateway.models.base import utcnow
 from gateway.principal import Principal
@@ -67,33 +67,47 @@ class Decision:
     household_id: int
     before: Category
     after: Category
-    outcome: str  # KEPT, CHANGED, ENDED
+    outcome: str  # KEPT, CHANGED, ENDED, ADMITTED, REFUSED or CARRIED (see _apply)
     determination: dict[str, Any]  # the determinations row to insert
+
+
+RUNNING = frozenset({HouseholdStatus.ACTIVE, HouseholdStatus.SUSPENDED})
 
 
 def _apply(
     household: Household, assessment: Assessment, as_of: date, standards: Standards, actor: str
 ) -> tuple[str, date | None, date | None]:
-    """Update the household for the decision; answer the outcome and the validity recorded."""
+    """Update the household for the decision; answer the outcome and the validity recorded.
+
+    Outcomes: KEPT, CHANGED or ENDED for running assistance; ADMITTED or REFUSED for a household
+    with nothing running (an application, a surveyed household); CARRIED when the category was
+    kept without re-determination (DIBAO, TEKUN), which changes nothing on the household.
+    """
     before, after = household.category, assessment.category
-    outcome = "KEPT" if after is before else ("ENDED" if after is Category.NONE else "CHANGED")
+    if assessment.reasons and assessment.reasons[0].rule == "precedence.current_category":
+        return "CARRIED", household.valid_from, household.valid_until
+    running = household.status in RUNNING and before is not Category.NONE
     household.updated_by = actor
     household.category = after
-    if after is Category.NONE and (
-        before is Category.NONE or household.status is HouseholdStatus.APPLYING
-    ):
-        # Nothing was running: an application is refused, anything else stays as it was.
-        if household.status is HouseholdStatus.APPLYING:
-            household.status = HouseholdStatus.NOT_COVERED
-        return outcome, household.valid_from, household.valid_until
-    if after is Category.NONE:
-        if household.status is not HouseholdStatus.NOT_COVERED:
-            household.status = HouseholdStatus.ENDED
-        household.valid_until, household.next_review_on = as_of, None
-        return outcome, household.valid_from, as_of
-    household.status = HouseholdStatus.ACTIVE
-    if outcome != "KEPT" or household.valid_from is None:
+    if not running:
+        if after is Category.NONE:
+            # Refused: any dates were the application's, not a period of assistance.
+            if household.status is HouseholdStatus.APPLYING:
+                household.status = HouseholdStatus.NOT_COVERED
+            household.valid_from = household.valid_until = household.next_review_on = None
+            return "REFUSED", None, None
+        outcome = "ADMITTED"
+        household.status = HouseholdStatus.ACTIVE
         household.valid_from = as_of
+    elif after is Category.NONE:
+        household.status = HouseholdStatus.ENDED
+        household.valid_until, household.next_review_on = as_of, None
+        return "ENDED", household.valid_from, as_of
+    else:
+        # A suspension (verification under way) is lifted by whoever handles the warning.
+        outcome = "KEPT" if after is before else "CHANGED"
+        if outcome == "CHANGED" or household.valid_from is None:
+            household.valid_from = as_of
     if after in REVIEWED_YEARLY:
         household.next_review_on = one_year_after(as_of)
         household.valid_until = household.next_review_on - timedelta(days=1)
@@ -142,9 +156,18 @@ async def determine(
     request_id: str = "cli",
 ) -> Determination:
     """Assess one stored household on `as_of` from its recorded situation and record it."""
+    if as_of > date.today():
+        raise InvalidInput("asOf", "is in the future: a decision is taken on a day that has come")
     household = await session.get(Household, household_id)
     if household is None:
         raise NotFound(f"household {household_id} not found", field="householdId")
+    latest = await session.scalar(
+        select(func.max(Determination.decided_on)).where(Determination.household_id == household_id)
+    )
+    if latest is not None and as_of < latest:
+        raise InvalidInput(
+            "asOf", f"is before the household's latest determination ({latest.isoformat()})"
+        )
     (stored,) = await stored_cases(session, [household], as_of)
     if stored.case is None:
         reason = (
@@ -198,7 +221,7 @@ async def review_batch(
     A household that cannot be decided (no recorded situation, an unset figure) is left as it
     is, still due, and counted under `blocked` with the reason.
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for stored in await stored_cases(session, households, as_of):
         if stored.case is None:
             report.blocked[stored.missing or "UNKNOWN"] += 1
@@ -217,12 +240,12 @@ async def review_batch(
     if rows:
         # One multi-row INSERT: the ORM would insert one by one to learn each new id.
         await session.execute(insert(Determination), rows)
-    if report.reviewed:
+    if rows:
         record_change(
             session,
             principal,
             action="households.review",
             request_id="review",
-            subjects={"households": [h.id for h in households], "as_of": as_of.isoformat()},
-            result_count=len(households),
+            subjects={"households": [r["household_id"] for r in rows], "as_of": as_of.isoformat()},
+            result_count=len(rows),
         )

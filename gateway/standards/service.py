@@ -31,6 +31,7 @@ FIGURE_OF: dict[StandardFigure, str] = {
     StandardFigure.LEGACY_TRANSITION_END: "legacy_transition_end",
 }
 DATE_FIGURES = frozenset({StandardFigure.LEGACY_TRANSITION_END})
+MAX_FIGURE = Decimal(10**9)
 # Division-code levels: province, city, county, town, village (digits that are significant).
 _LEVELS = (2, 4, 6, 9, 12)
 
@@ -165,8 +166,14 @@ async def set_standard(
             amount = Decimal(value)
         except ArithmeticError:
             raise InvalidInput("value", f"{value!r} is not a number") from None
-        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-            raise InvalidInput("value", "must be a positive amount with at most two decimals")
+        if (
+            not amount.is_finite()
+            or not 0 < amount <= MAX_FIGURE
+            or amount != amount.quantize(Decimal("0.01"))
+        ):
+            raise InvalidInput(
+                "value", f"must be a positive amount up to {MAX_FIGURE} with at most two decimals"
+            )
     existing = await session.scalar(
         select(RegionalStandard).where(
             RegionalStandard.region_code == region,
