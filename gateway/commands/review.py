@@ -72,6 +72,8 @@ def review(
         day = date.fromisoformat(as_of) if as_of else date.today()
     except ValueError:
         raise fail_with(InvalidInput("--as-of", "must be a date as YYYY-MM-DD")) from None
+    if day > date.today():
+        raise fail_with(InvalidInput("--as-of", "is in the future"))
     if before > one_year_after(day):
         # A household decided today is next due a year on: a later cut-off would pick it again.
         raise fail_with(InvalidInput("--due-before", "must be at most one year after --as-of"))
