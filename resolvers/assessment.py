@@ -17,7 +17,15 @@ from gateway.determinations.situations import record_situation
 from gateway.domain.enums import StandardStatus
 from gateway.domain.rules import FIGURE_NAMES
 from gateway.errors import InvalidInput
-from gateway.standards import StandardRow, in_force, list_rows, set_standard
+from gateway.standards import (
+    StandardRow,
+    figure_text,
+    in_force,
+    list_rows,
+    pick_in_force,
+    region_code_of,
+    set_standard,
+)
 from resolvers import rows
 from resolvers.households import household_id_argument
 from resolvers.loaders import connection
@@ -74,42 +82,34 @@ async def assess(info: strawberry.Info, input: a.AssessmentInput) -> a.Assessmen
 
 
 def _standard(row: StandardRow) -> a.RegionalStandard:
-    value = row.value
     return a.RegionalStandard(
         region_code=row.region_code,
         figure=row.figure,
         effective_from=row.effective_from,
-        value=value.isoformat() if isinstance(value, date) else str(value),
+        value=figure_text(row.value) or "",
         status=row.status,
         source=row.source,
         set_by=row.created_by,
     )
 
 
-def _region(code: str, field: str) -> str:
-    if not re.fullmatch(r"\d{6}(\d{6})?", code):
-        raise InvalidInput(field, "must be a 6- or 12-digit division code")
-    return code.ljust(12, "0")
-
-
 async def standards(
     info: strawberry.Info, region_code: str, as_of: date | None = None
 ) -> a.StandardsView:
     ctx = _ctx(info)
-    region = _region(region_code, "regionCode")
+    region = region_code_of(region_code, "regionCode")
     day = as_of or date.today()
     async with ctx.db.sessions() as session:
         stored = await list_rows(session, region)
-        now = await in_force(session, region, day)
-    figures = []
-    for name in FIGURE_NAMES:
-        value = getattr(now, name)
-        shown = (
-            None
-            if value is None
-            else (value.isoformat() if isinstance(value, date) else str(value))
+    now = pick_in_force(stored, region, day)
+    figures = [
+        a.FigureInForce(
+            name=name,
+            value=figure_text(getattr(now, name)),
+            provenance=now.provenance.get(name),
         )
-        figures.append(a.FigureInForce(name=name, value=shown, provenance=now.provenance.get(name)))
+        for name in FIGURE_NAMES
+    ]
     return a.StandardsView(
         region_code=region, as_of=day, in_force=figures, rows=[_standard(r) for r in stored]
     )
@@ -119,7 +119,7 @@ async def set_standard_mutation(
     info: strawberry.Info, input: a.SetStandardInput
 ) -> a.RegionalStandard:
     ctx = _ctx(info)
-    region = _region(input.region_code, "input.regionCode")
+    region = region_code_of(input.region_code, "input.regionCode")
     async with ctx.db.unit_of_work() as session:
         row = await set_standard(
             session,

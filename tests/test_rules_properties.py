@@ -12,16 +12,18 @@ Rank of the categories, best first: TEKUN > DIBAO > LEGACY_LOW_INCOME > MARGINAL
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gateway.assessment import assess_request
 from gateway.domain.enums import Category
+from gateway.domain.rules import Assessment
+from tests.support.idnumbers import id_number
 
 SETTINGS = settings(
     max_examples=200,
@@ -84,43 +86,14 @@ KNOWN_RULES = frozenset(
 )
 DOTTED = re.compile(r"[a-z]+(?:_[a-z]+)*(?:\.[a-z]+(?:_[a-z]+)*)+")
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-
-
-def id_number(born: date, sequence: int) -> str:
-    first17 = f"320681{born:%Y%m%d}{sequence:03d}"
-    return first17 + _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
-
 
 def json_number(value: Decimal) -> int | float:
     """What a JSON parser hands over for a decimal literal of at most 2 places."""
     return int(value) if value == value.to_integral_value() else float(str(value))
 
 
-class _Reason(Protocol):
-    @property
-    def rule(self) -> str: ...
-    @property
-    def passed(self) -> bool: ...
-    @property
-    def detail(self) -> str: ...
-
-
-class _Assessment(Protocol):
-    @property
-    def category(self) -> Category: ...
-    @property
-    def eligible(self) -> bool: ...
-    @property
-    def per_capita_monthly_income(self) -> Decimal: ...
-    @property
-    def reasons(self) -> Sequence[_Reason]: ...
-    def as_json(self) -> Mapping[str, Any]: ...
-
-
-def assess(payload: Mapping[str, Any]) -> _Assessment:
-    result: _Assessment = assess_request(payload, None)
+def assess(payload: Mapping[str, Any]) -> Assessment:
+    result: Assessment = assess_request(payload, None)
     return result
 
 

@@ -18,14 +18,16 @@ import itertools
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 
 from gateway.assessment import assess_request
 from gateway.domain.enums import Category
-from gateway.domain.rules import Standards
+from gateway.domain.rules import Assessment, Reason, Standards
 from gateway.errors import InvalidInput, MissingStandard
+from tests.support.idnumbers import check_character
+from tests.support.idnumbers import id_number as make_id_number
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -42,20 +44,12 @@ STANDARDS: dict[str, Any] = {
     "legacy_transition_end": "2024-08-31",
 }
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
 _sequences = itertools.count(101)
-
-
-def check_character(first17: str) -> str:
-    """ISO 7064 MOD 11-2, as GB 11643 applies it to resident ID numbers."""
-    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
 def id_number(born: date, sequence: int | None = None, area: str = "320681") -> str:
     seq = next(_sequences) % 1000 if sequence is None else sequence
-    first17 = f"{area}{born:%Y%m%d}{seq:03d}"
-    return first17 + check_character(first17)
+    return make_id_number(born, seq, area)
 
 
 def wrong_check(number: str) -> str:
@@ -119,29 +113,8 @@ def request(
     return payload
 
 
-class _Reason(Protocol):
-    @property
-    def rule(self) -> str: ...
-    @property
-    def passed(self) -> bool: ...
-    @property
-    def detail(self) -> str: ...
-
-
-class _Assessment(Protocol):
-    @property
-    def category(self) -> Category: ...
-    @property
-    def eligible(self) -> bool: ...
-    @property
-    def per_capita_monthly_income(self) -> Decimal: ...
-    @property
-    def reasons(self) -> Sequence[_Reason]: ...
-    def as_json(self) -> Mapping[str, Any]: ...
-
-
-def assess(payload: Mapping[str, Any], stored: Standards | None = None) -> _Assessment:
-    result: _Assessment = assess_request(payload, stored)
+def assess(payload: Mapping[str, Any], stored: Standards | None = None) -> Assessment:
+    result: Assessment = assess_request(payload, stored)
     # Invariants every answer keeps, checked on every row of every table.
     rules = [r.rule for r in result.reasons]
     assert len(rules) == len(set(rules)), f"a rule appears twice: {rules}"
@@ -149,17 +122,17 @@ def assess(payload: Mapping[str, Any], stored: Standards | None = None) -> _Asse
     return result
 
 
-def reason(result: _Assessment, rule: str) -> _Reason:
+def reason(result: Assessment, rule: str) -> Reason:
     found = [r for r in result.reasons if r.rule == rule]
     assert found, f"{rule} not evaluated; reasons: {[r.rule for r in result.reasons]}"
     return found[0]
 
 
-def passed(result: _Assessment, rule: str) -> bool:
+def passed(result: Assessment, rule: str) -> bool:
     return reason(result, rule).passed
 
 
-def rule_ids(result: _Assessment) -> set[str]:
+def rule_ids(result: Assessment) -> set[str]:
     return {r.rule for r in result.reasons}
 
 

@@ -16,7 +16,14 @@ from gateway.domain.rules import FIGURE_NAMES
 from gateway.errors import InvalidInput, LigError
 from gateway.principal import LOCAL_OPERATOR
 from gateway.settings import get_settings
-from gateway.standards import StandardRow, in_force, list_rows, set_standard
+from gateway.standards import (
+    StandardRow,
+    figure_text,
+    list_rows,
+    pick_in_force,
+    region_code_of,
+    set_standard,
+)
 
 standards_app = typer.Typer(
     help="Regional standards: effective-dated figures per region.", no_args_is_help=True
@@ -30,7 +37,7 @@ def _row_json(row: StandardRow) -> dict[str, str]:
         "region_code": row.region_code,
         "figure": row.figure.value,
         "effective_from": row.effective_from.isoformat(),
-        "value": str(row.value) if not isinstance(row.value, date) else row.value.isoformat(),
+        "value": figure_text(row.value) or "",
         "status": row.status.value,
         "source": row.source,
         "set_by": row.created_by,
@@ -50,20 +57,18 @@ def list_command(
         day = date.fromisoformat(as_of) if as_of else date.today()
     except ValueError:
         raise fail_with(InvalidInput("--as-of", "must be a date as YYYY-MM-DD")) from None
-    if not region.isdigit() or len(region) not in (6, 12):
-        raise fail_with(InvalidInput("--region", "must be a 6- or 12-digit division code"))
+    try:
+        code = region_code_of(region, "--region")
+    except InvalidInput as error:
+        raise fail_with(error) from None
 
-    async def run() -> tuple[list[StandardRow], dict[str, str | None]]:
+    async def run() -> list[StandardRow]:
         async with database(get_settings()) as db, db.unit_of_work() as session:
-            rows = await list_rows(session, region)
-            standards = await in_force(session, region, day)
-        now = {
-            name: (None if getattr(standards, name) is None else str(getattr(standards, name)))
-            for name in FIGURE_NAMES
-        }
-        return rows, now
+            return await list_rows(session, code)
 
-    rows, now = asyncio.run(run())
+    rows = asyncio.run(run())
+    standards = pick_in_force(rows, code, day)
+    now = {name: figure_text(getattr(standards, name)) for name in FIGURE_NAMES}
     if as_json:
         typer.echo(
             json.dumps(

@@ -7,7 +7,7 @@ the person rows, and the latest recorded economic situation of each on or before
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 
@@ -24,6 +24,8 @@ from gateway.domain.rules import (
 )
 from gateway.models import EconomicSituation, Household, Membership, Person
 
+# Statuses in which assistance is running (suspended: under verification, still running).
+RUNNING = frozenset({HouseholdStatus.ACTIVE, HouseholdStatus.SUSPENDED})
 # A current MARGINAL or EXPENDITURE household is determined afresh; these are carried forward.
 CARRIED = frozenset({Category.DIBAO, Category.TEKUN, Category.LEGACY_LOW_INCOME})
 
@@ -53,7 +55,7 @@ def situation_case(
     household: Household, members: Sequence[Member], row: EconomicSituation, as_of: date
 ) -> HouseholdCase:
     # Only running assistance is carried forward; an ended DIBAO household is assessed afresh.
-    running = household.status in (HouseholdStatus.ACTIVE, HouseholdStatus.SUSPENDED)
+    running = household.status in RUNNING
     carried = household.category if running and household.category in CARRIED else Category.NONE
     return HouseholdCase(
         as_of=as_of,
@@ -65,12 +67,9 @@ def situation_case(
             household.valid_from if carried is Category.LEGACY_LOW_INCOME else None
         ),
         channel=household.channel,
+        # The situation's columns are named after the rules' fields (rigid ones prefixed).
         rigid_expenditure=RigidExpenditure(
-            medical=row.rigid_medical,
-            education=row.rigid_education,
-            disability_rehabilitation=row.rigid_disability_rehabilitation,
-            disaster_accident=row.rigid_disaster_accident,
-            other=row.rigid_other,
+            **{f.name: getattr(row, f"rigid_{f.name}") for f in fields(RigidExpenditure)}
         ),
         assets=Assets(
             financial=row.financial,
@@ -81,13 +80,7 @@ def situation_case(
             non_residential_acquired=row.non_residential_acquired,
             subscribed_capital=row.subscribed_capital,
         ),
-        conduct=Conduct(
-            refused_investigation=row.refused_investigation,
-            refused_authorisation=row.refused_authorisation,
-            deliberate_disposal=row.deliberate_disposal,
-            high_consumption=row.high_consumption,
-            refuses_work=row.refuses_work,
-        ),
+        conduct=Conduct(**{f.name: getattr(row, f.name) for f in fields(Conduct)}),
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audit import record_change
 from gateway.database import AnySelect
-from gateway.determinations.cases import StoredCase, stored_cases
+from gateway.determinations.cases import RUNNING, StoredCase, stored_cases
 from gateway.domain.enums import Category, HouseholdStatus
 from gateway.domain.rules import Assessment, Standards, assess
 from gateway.errors import InvalidInput, MissingStandard, NotFound
@@ -42,7 +42,7 @@ def due_for_review(before: date, *, after_id: int | None = None, limit: int = 50
     """MARGINAL, EXPENDITURE and LEGACY households whose review falls before `before`."""
     statement = select(Household).where(
         Household.category.in_(DUE_FOR_REVIEW),
-        Household.status.in_((HouseholdStatus.ACTIVE, HouseholdStatus.SUSPENDED)),
+        Household.status.in_(RUNNING),
         Household.next_review_on < before,
     )
     if after_id is not None:
@@ -69,9 +69,6 @@ class Decision:
     after: Category
     outcome: str  # KEPT, CHANGED, ENDED, ADMITTED, REFUSED or CARRIED (see _apply)
     determination: dict[str, Any]  # the determinations row to insert
-
-
-RUNNING = frozenset({HouseholdStatus.ACTIVE, HouseholdStatus.SUSPENDED})
 
 
 def _apply(

@@ -3,9 +3,21 @@
 from gateway.standards.service import (
     FIGURE_OF,
     StandardRow,
+    figure_text,
     in_force,
     list_rows,
+    pick_in_force,
+    region_code_of,
     set_standard,
 )
 
-__all__ = ["FIGURE_OF", "StandardRow", "in_force", "list_rows", "set_standard"]
+__all__ = [
+    "FIGURE_OF",
+    "StandardRow",
+    "figure_text",
+    "in_force",
+    "list_rows",
+    "pick_in_force",
+    "region_code_of",
+    "set_standard",
+]

@@ -36,6 +36,20 @@ MAX_FIGURE = Decimal(10**9)
 _LEVELS = (2, 4, 6, 9, 12)
 
 
+def region_code_of(code: str, field: str) -> str:
+    """A 6- or 12-digit division code as its 12-digit form, or InvalidInput naming `field`."""
+    if not code.isdigit() or len(code) not in (6, 12):
+        raise InvalidInput(field, "must be a 6- or 12-digit division code")
+    return code.ljust(12, "0")
+
+
+def figure_text(value: Decimal | date | None) -> str | None:
+    """A figure as shown to people and machines: a decimal, or an ISO date."""
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
 def enclosing_regions(region_code: str) -> list[str]:
     """The region and every region that contains it, most specific first."""
     code = region_code.ljust(12, "0")
@@ -147,9 +161,7 @@ async def set_standard(
 
     The old and new values go to the audit trail, so a replaced figure is never lost.
     """
-    if not region_code.isdigit() or len(region_code) not in (6, 12):
-        raise InvalidInput("region_code", "must be a 6- or 12-digit division code")
-    region = region_code.ljust(12, "0")
+    region = region_code_of(region_code, "region_code")
     if await session.get(Region, region) is None:
         raise InvalidInput("region_code", f"{region} is not a known region")
     if not source.strip():
@@ -204,7 +216,7 @@ async def set_standard(
         subjects={
             "standard": {"region_code": region, "figure": figure.value},
             "effective_from": effective_from.isoformat(),
-            "before": None if before is None else str(before.value),
+            "before": None if before is None else figure_text(before.value),
             "after": value,
             "status": status.value,
             "source": row.source,
