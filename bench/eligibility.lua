@@ -1,10 +1,12 @@
 -- wrk script for bench/eligibility.py: POST /graphql with a random pre-built body per request.
 --
---   wrk -t2 -c8 -d20s -s bench/eligibility.lua http://127.0.0.1:PORT/graphql -- BODIES_FILE
+--   wrk -t2 -c8 -d20s -s bench/eligibility.lua http://127.0.0.1:PORT/graphql -- BODIES_FILE [HEADERS_FILE]
 --
--- BODIES_FILE holds one JSON request body per line (written by eligibility.py). Every response
--- that is not HTTP 200, or whose body carries a GraphQL "errors" key, is counted as a failure.
--- done() prints one line "WRK_JSON {...}" that eligibility.py parses.
+-- BODIES_FILE holds one JSON request body per line (written by eligibility.py). HEADERS_FILE, if
+-- given, holds extra request headers, one "Name: value" per line (eligibility.py writes the
+-- `Authorization: Bearer ...` and `X-Purpose` headers there); they are sent with every request.
+-- Every response that is not HTTP 200, or whose body carries a GraphQL "errors" key, is counted
+-- as a failure. done() prints one line "WRK_JSON {...}" that eligibility.py parses.
 
 local threads = {}
 local counter = 0
@@ -28,6 +30,16 @@ function init(args)
    end
    math.randomseed(os.time() * 1000 + tid)
    headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
+   if args[2] and #args[2] > 0 then
+      for line in io.lines(args[2]) do
+         local name, value = string.match(line, "^([^:%s]+):%s*(.-)%s*$")
+         if name then
+            headers[name] = value
+         elseif string.match(line, "%S") then
+            error("not a `Name: value` header line in " .. args[2] .. ": " .. line)
+         end
+      end
+   end
    gql_errors = 0
    bad_status = 0
    first_error = ""

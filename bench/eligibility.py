@@ -7,10 +7,14 @@ Run it with `bench/run_eligibility.sh` (see bench/README.md). Steps:
     fsync=off: a benchmark cluster, never for data you want to keep);
  2. `lig demo load --households N` under /usr/bin/time -v: wall time and peak RSS;
  3. VACUUM ANALYZE, then sample existing ID numbers (plus valid unknown ones) into batches;
- 4. start one `lig serve` process, warm up, then wrk (concurrency 8) for R rounds of D seconds
-    with batches of 100 IDs and with 1 ID; the gateway's peak RSS is its VmHWM;
- 5. check the gateway's answers against the raw SQL for a sample of batches, and count the SQL
-    statements the gateway runs per request (pg_stat_statements);
+ 4. start one `lig serve` process, register a medical-security client with `lig clients add`
+    and get an access token from POST /oauth/token (a gateway without `lig clients`, e.g. an
+    older --ref, is called without auth); every request carries `Authorization: Bearer` and
+    `X-Purpose`. Warm up, then wrk (concurrency 8) for R rounds of D seconds with batches of
+    100 IDs and with 1 ID; the gateway's peak RSS is its VmHWM;
+ 5. check the gateway's answers against the raw SQL for a sample of batches, count the SQL
+    statements the gateway runs per request (pg_stat_statements), and compare the READ audit
+    events the run wrote with the eligibility requests the gateway answered;
  6. the raw-SQL floor: the same batches as one SQL statement each, asyncpg, 8 connections,
     8 concurrent workers, same rounds;
  7. print a report and write bench/results/eligibility-<date>.md (+ .json).
@@ -47,6 +51,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import asyncpg
 import httpx
@@ -63,6 +68,10 @@ QUERY = (
     "query($ids:[String!]!){ eligibility(idNumbers:$ids)"
     "{ idNumber found category status validUntil } }"
 )
+# Sent as X-Purpose with every request (the gateway requires one for personal data, <= 200 chars).
+PURPOSE = "lig benchmark: eligibility lookups under load (bench/eligibility.py)"
+# Who the benchmark is: a department client with the medical-security profile.
+CLIENT = ("--name", "bench", "--agency", "medical-security", "--profile", "medical-security")
 # The statement gateway/eligibility/lookup.py builds on PostgreSQL, written out by hand.
 RAW_SQL = (
     "SELECT p.id_number, p.deceased_on, h.category, h.status, h.valid_until "
@@ -423,7 +432,8 @@ class Gateway:
     def __init__(self, args: argparse.Namespace, env: dict[str, str], tmp: Path) -> None:
         self.args, self.env = args, env
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/graphql"
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.base}/graphql"
         self.log_path = tmp / "gateway.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -471,9 +481,121 @@ class Gateway:
         self.proc = None
 
 
-def wrk_round(args: argparse.Namespace, url: str, bodies: Path, duration: int) -> dict[str, Any]:
+class Auth:
+    """The benchmark's client of the gateway under test, and its bearer token.
+
+    `lig clients add` (same database) registers a medical-security client; POST /oauth/token
+    (client credentials, HTTP Basic) gives a token, fetched again when it has less than 10 minutes
+    left. A gateway without `lig clients` (an older --ref) gets no auth headers, as before. The
+    headers are also kept in a file for wrk (in the temp dir; the token is never reported)."""
+
+    def __init__(self, args: argparse.Namespace, env: dict[str, str], gw: Gateway) -> None:
+        self.args, self.env, self.gw = args, env, gw
+        self.file = gw.log_path.parent / "headers.txt"
+        self.enabled = False
+        self.client_id: str | None = None
+        self._secret = ""
+        self._token = ""
+        self._expires = 0.0
+
+    def register(self) -> bool:
+        """Register the client; False when the gateway has no `lig clients` command."""
+        run = functools.partial(
+            subprocess.run, env=self.env, capture_output=True, text=True, timeout=120
+        )
+        probe = run([self.args.lig, "clients", "--help"])
+        if probe.returncode:
+            if "No such command" in probe.stdout + probe.stderr:
+                log("this gateway has no `lig clients` command: calling it without auth")
+                self.file.write_text("")
+                return False
+            raise RuntimeError(f"`lig clients --help` failed:\n{probe.stdout}{probe.stderr}")
+        r = run([self.args.lig, "clients", "add", *CLIENT])
+        line = next((ln for ln in r.stdout.splitlines() if ln.startswith("{")), None)
+        if r.returncode or line is None:
+            raise RuntimeError(f"`lig clients add` failed ({r.returncode}):\n{r.stdout}{r.stderr}")
+        creds = json.loads(line)
+        self.client_id, self._secret = creds["client_id"], creds["client_secret"]
+        self.enabled = True
+        self.headers()
+        log(f"registered client {self.client_id} ({' '.join(CLIENT)}); token fetched")
+        return True
+
+    def headers(self) -> dict[str, str]:
+        """The auth headers for a request (a fresh token when needed); {} without auth."""
+        if not self.enabled:
+            return {}
+        if time.monotonic() > self._expires - 600:
+            # RFC 6749 2.3.1: both parts of the Basic credentials form-url-encoded.
+            basic = (quote_plus(self.client_id or ""), quote_plus(self._secret))
+            r = httpx.post(
+                f"{self.gw.base}/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=basic,
+                timeout=30,
+            )
+            if r.status_code != 200:
+                raise RuntimeError(f"POST /oauth/token: HTTP {r.status_code} {r.text[:500]}")
+            answer = r.json()
+            self._token = answer["access_token"]
+            self._expires = time.monotonic() + float(answer.get("expires_in", 3600))
+        out = {"Authorization": f"Bearer {self._token}", "X-Purpose": PURPOSE}
+        self.file.write_text("".join(f"{k}: {v}\n" for k, v in out.items()))
+        return out
+
+    def wrk_file(self) -> Path:
+        self.headers()  # refresh the file's token if it is near its end
+        return self.file
+
+
+async def audit_rows(dsn: str, client_id: str) -> dict[str, int]:
+    """READ audit events of `eligibility` by the benchmark's client, by outcome.
+
+    Polled until two reads 0.2 s apart agree (at most 10 s): a request still in flight when wrk
+    stopped stores its event a moment later."""
+    sql = (
+        "SELECT outcome, count(*) FROM audit_events WHERE kind = 'READ' "
+        "AND action = 'eligibility' AND client_id = $1 GROUP BY outcome"
+    )
+    conn = await asyncpg.connect(dsn)
+    try:
+        last: dict[str, int] | None = None
+        deadline = time.monotonic() + 10
+        while True:
+            now = {r[0]: r[1] for r in await conn.fetch(sql, client_id)}
+            if now == last or time.monotonic() > deadline:
+                return now
+            last = now
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
+def audit_summary(
+    by_outcome: dict[str, int], sent: dict[str, int], in_flight: int
+) -> dict[str, Any]:
+    """The audit events against the requests answered: one OK READ event per request.
+
+    wrk counts the answers it read; a request still in flight when a wrk run stops (at most its
+    concurrency) is answered and audited after wrk has gone, so the events may exceed the count
+    by up to `in_flight` (concurrency x wrk runs), never fall short of it."""
+    rows, requests = sum(by_outcome.values()), sum(sent.values())
+    return {
+        "rows": rows,
+        "requests": requests,
+        "difference": rows - requests,
+        "in_flight_allowance": in_flight,
+        "by_outcome": by_outcome,
+        "requests_by_source": sent,
+        "ok": 0 <= rows - requests <= in_flight and set(by_outcome) <= {"OK"},
+    }
+
+
+def wrk_round(
+    args: argparse.Namespace, url: str, bodies: Path, auth: Auth, duration: int
+) -> dict[str, Any]:
     cmd = [args.wrk, f"-t{args.wrk_threads}", f"-c{args.concurrency}", f"-d{duration}s"]
-    cmd += ["--timeout", "10s", "-s", str(LUA), url, "--", str(bodies)]
+    cmd += ["--timeout", "10s", "-s", str(LUA), url, "--", str(bodies), str(auth.wrk_file())]
     r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=duration + 60)
     for line in r.stdout.splitlines():
         if line.startswith("WRK_JSON "):
@@ -536,7 +658,7 @@ def run_rounds(
 ) -> dict[str, Any]:
     """A warm-up, then args.rounds measured rounds; each figure is the median of the rounds."""
     log(f"{label}: warm-up {args.warmup}s")
-    one(args.warmup)
+    warm = one(args.warmup)
     rounds = []
     for i in range(args.rounds):
         meter = CpuMeter(gateway_pid, postmaster_pid)
@@ -553,7 +675,14 @@ def run_rounds(
             log(f"  first error: {r['first_error']}")
     keys = "rps p50_ms p90_ms p99_ms machine_cpu_pct other_cpu_pct steal_pct gateway_cpu_pct"
     med = {k: statistics.median(r[k] for r in rounds) for k in keys.split() if k in rounds[0]}
-    return med | {"errors": sum(r["errors"] for r in rounds), "rounds": rounds}
+    if warm["errors"]:
+        log(f"{label} warm-up: {warm['errors']} errors; first: {warm.get('first_error')}")
+    return med | {
+        "errors": sum(r["errors"] for r in rounds),
+        "warmup_requests": warm["requests"],
+        "warmup_errors": warm["errors"],
+        "rounds": rounds,
+    }
 
 
 def raw_scenario(
@@ -613,7 +742,11 @@ def expected_answers(ids: list[str], rows: list[Any]) -> tuple[list[dict[str, An
 
 
 async def check_answers(
-    args: argparse.Namespace, url: str, dsn: str, batch_sets: dict[str, list[list[str]]]
+    args: argparse.Namespace,
+    url: str,
+    dsn: str,
+    batch_sets: dict[str, list[list[str]]],
+    headers: dict[str, str],
 ) -> dict[str, Any]:
     rng = random.Random(args.seed + 7)
     c: Counter[str] = Counter()
@@ -622,7 +755,7 @@ async def check_answers(
     conn = await asyncpg.connect(dsn)
     try:
         stmt = await conn.prepare(RAW_SQL)
-        async with httpx.AsyncClient(timeout=30) as client:
+        async with httpx.AsyncClient(timeout=30, headers=headers) as client:
             for name, batches in batch_sets.items():
                 for ids in rng.sample(batches, min(args.check_batches, len(batches))):
                     c["batches"] += 1
@@ -653,19 +786,21 @@ async def check_answers(
 
 
 async def count_statements(
-    url: str, dsn: str, batch_sets: dict[str, list[list[str]]], n: int
+    url: str, dsn: str, batch_sets: dict[str, list[list[str]]], n: int, headers: dict[str, str]
 ) -> dict[str, Any]:
     """SQL statements PostgreSQL runs per gateway request (pg_stat_statements, track = top).
 
     Sequential requests; the warm-up cycles through the gateway's pooled connections so that
     each has reloaded the setting. pg_stat_statements does not see the empty statement (";")
-    of SQLAlchemy's pool pre-ping, a round trip per checkout."""
+    of SQLAlchemy's pool pre-ping, a round trip per checkout. The gateway's audit sealer (a
+    background task that hash-chains the stored audit events every few seconds) is counted too:
+    its share is spread over the requests."""
     conn = await asyncpg.connect(dsn)
     out: dict[str, Any] = {}
     try:
         await conn.execute("ALTER SYSTEM SET pg_stat_statements.track = 'top'")
         await conn.execute("SELECT pg_reload_conf()")
-        async with httpx.AsyncClient(timeout=30) as client:
+        async with httpx.AsyncClient(timeout=30, headers=headers) as client:
 
             async def send(batches: list[list[str]]) -> None:
                 for ids in batches:
@@ -688,7 +823,7 @@ async def count_statements(
                     "requests": n,
                     "statements": total,
                     "per_request": total / n,
-                    "top": [(r["calls"], " ".join(r["query"].split())[:160]) for r in rows[:5]],
+                    "top": [(r["calls"], " ".join(r["query"].split())[:160]) for r in rows[:10]],
                 }
                 log(f"statements per request, {name}: {total / n:.2f} ({total} for {n})")
     finally:
@@ -716,11 +851,32 @@ def render(res: dict[str, Any]) -> str:
     a, ld, mi, data = res["args"], res["load"], res["machine"], res["data"]
     settings = ", ".join(f"{k}={v.strip(chr(39))}" for k, v in PG_SETTINGS.items())
     code = res["code"]
+    quick = res.get("quick")
+    au = res.get("auth") or {}
+    if au.get("enabled"):
+        auth_line = (
+            f"- Auth and audit on: every request carries `Authorization: Bearer` (a token of "
+            f"client {au['client_id']}, registered with `lig clients add {au['client']}`, from "
+            f"POST /oauth/token) and `X-Purpose: {au['purpose']}`; the gateway checks the "
+            "token's client and stores one READ audit event per eligibility request."
+        )
+    elif au:
+        auth_line = "- Auth: none (this gateway has no `lig clients` command)."
+    else:
+        auth_line = "- Auth: not reached (the gateway failed to start)."
     L = [
-        f"# Eligibility benchmark, {res['started']}",
+        f"# Eligibility benchmark, {res['started']}" + (" (quick run)" if quick else ""),
         "",
         f"Command: `{res['command']}`",
         "",
+    ]
+    if quick:
+        L += [
+            "**Quick run**: smaller data and/or shorter rounds than the full benchmark; a check "
+            "that it works, not figures to compare with full-size runs.",
+            "",
+        ]
+    L += [
         "## Setup",
         "",
         f"- Machine: {mi['cpu']}, {mi['cores']} cores, {mi['ram_gb']} GB RAM, Linux "
@@ -744,6 +900,7 @@ def render(res: dict[str, Any]) -> str:
         f"{data['batch1_count']:,} single IDs. Gateway: one `lig serve` process, "
         f"LIG_DB_POOL_SIZE={a['pool_size']}. Raw SQL: asyncpg, {a['concurrency']} connections, "
         f"{a['concurrency']} workers, one prepared statement per batch.",
+        auth_line,
         "",
         "## Load",
         "",
@@ -807,7 +964,31 @@ def render(res: dict[str, Any]) -> str:
         "",
         "pg_stat_statements does not count the empty statement (`;`) of SQLAlchemy's pool "
         "pre-ping, one more round trip per pool checkout; the asyncpg dialect runs that ping "
-        "inside `BEGIN` … `ROLLBACK` unless the connection is already in autocommit.",
+        "inside `BEGIN` … `ROLLBACK` unless the connection is already in autocommit. The "
+        "gateway's audit sealer (a background task that hash-chains stored audit events every "
+        "few seconds) is counted with the requests.",
+        "",
+        "## Audit",
+        "",
+    ]
+    if ad := res.get("audit"):
+        L += [
+            f"**{ad['rows']:,}** READ audit events of `eligibility` by the benchmark's client for "
+            f"**{ad['requests']:,}** eligibility requests answered (difference "
+            f"{ad['difference']:+,}; outcomes "
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(ad["by_outcome"].items()))
+            + f"): **{'one event per request' if ad['ok'] else 'MISMATCH'}**. Requests: "
+            + ", ".join(f"{k} {v:,}" for k, v in ad["requests_by_source"].items())
+            + " (wrk: warm-ups and rounds). wrk counts the answers it read; the requests still "
+            "in flight when a wrk run stops are answered and audited after it has gone, so the "
+            f"events may exceed the requests by up to {ad['in_flight_allowance']} "
+            "(concurrency × wrk runs), never fall short.",
+        ]
+    elif au.get("enabled") is False:
+        L.append("not measured (no auth, so no client to attribute audit events to).")
+    else:
+        L.append("not measured (the gateway failed).")
+    L += [
         "",
         "## Correctness",
         "",
@@ -919,6 +1100,10 @@ def main() -> int:
         "gateway": {},
         "failures": [],
     }
+    defaults = {o[0].removeprefix("--"): o[2] for o in OPTIONS}
+    res["quick"] = any(
+        getattr(args, k) < defaults[k] for k in ("households", "duration", "rounds", "warmup")
+    )
     tmp = Path(tempfile.mkdtemp(prefix="lig-bench-", dir=args.tmpdir))
     cluster = Cluster(tmp, Path(args.pg_bin))
     gw = Gateway(args, {}, tmp)
@@ -971,28 +1156,58 @@ def main() -> int:
             res["gateway"]["sources_sha256"] = code_fingerprint(src, args.ref)["sources_sha256"]
             gw_pid = gw.start()
             res["gateway"]["start_rss_mb"] = proc_status_mb(gw_pid, "VmRSS")
-            probe = httpx.post(gw.url, json=body(batches["batch100"][0]), timeout=30)
+            auth = Auth(args, env, gw)
+            res["auth"] = {"enabled": auth.register(), "client_id": auth.client_id}
+            if auth.enabled:
+                res["auth"] |= {"client": " ".join(CLIENT), "purpose": PURPOSE}
+            # Eligibility requests the gateway answered, by where they came from (audit check).
+            sent: dict[str, int] = {}
+            probe = httpx.post(
+                gw.url, json=body(batches["batch100"][0]), headers=auth.headers(), timeout=30
+            )
+            sent["probe"] = 1
             if probe.status_code != 200 or probe.json().get("errors"):
                 raise RuntimeError(
                     f"gateway probe failed: HTTP {probe.status_code}\n{probe.text[:2000]}\n"
                     f"--- gateway log ---\n{gw.log_tail()}"
                 )
             for sc in SCENARIOS:
-                one = functools.partial(wrk_round, args, gw.url, bodies[sc])
-                res["eligibility"][sc]["gateway"] = run_rounds(
+                one = functools.partial(wrk_round, args, gw.url, bodies[sc], auth)
+                g = res["eligibility"][sc]["gateway"] = run_rounds(
                     args, f"gateway {sc}", one, gw_pid, pm
                 )
+                sent[f"wrk {sc}"] = g["warmup_requests"] + sum(r["requests"] for r in g["rounds"])
             res["gateway"]["peak_rss_mb"] = proc_status_mb(gw_pid, "VmHWM")
             log("checking the gateway's answers against raw SQL")
-            ck = res["check"] = asyncio.run(check_answers(args, gw.url, cluster.dsn, batches))
+            ck = res["check"] = asyncio.run(
+                check_answers(args, gw.url, cluster.dsn, batches, auth.headers())
+            )
+            sent["correctness check"] = ck["batches"]
             log(
                 f"check: {ck.get('ids', 0)} IDs in {ck['batches']} batches, mismatched "
                 f"{ck.get('mismatched_ids', 0)}, errors {ck.get('errors', 0)} -> "
                 f"{'OK' if ck['ok'] else 'MISMATCH'}"
             )
             res["statements"] = asyncio.run(
-                count_statements(gw.url, cluster.dsn, batches, args.count_requests)
+                count_statements(gw.url, cluster.dsn, batches, args.count_requests, auth.headers())
             )
+            sent["statement count"] = 50 + sum(st["requests"] for st in res["statements"].values())
+            if auth.enabled and auth.client_id:
+                au = res["audit"] = audit_summary(
+                    asyncio.run(audit_rows(cluster.dsn, auth.client_id)),
+                    sent,
+                    in_flight=args.concurrency * len(SCENARIOS) * (1 + args.rounds),
+                )
+                log(
+                    f"audit: {au['rows']:,} READ events of eligibility for {au['requests']:,} "
+                    f"requests answered (difference {au['difference']:+,}, outcomes "
+                    f"{au['by_outcome']}) -> {'OK' if au['ok'] else 'MISMATCH'}"
+                )
+                if not au["ok"]:
+                    res["failures"].append(
+                        f"audit: {au['rows']} READ events for {au['requests']} requests "
+                        f"(outcomes {au['by_outcome']}); expected one OK event per request"
+                    )
             errors_in_log = [
                 ln
                 for ln in gw.log_tail(10**7).splitlines()

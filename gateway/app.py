@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,13 +11,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from auth import endpoints as oauth
+from auth.keys import KeyRing
+from gateway.audit.sealer import run_sealer
 from gateway.database import Database
 from gateway.http.graphql import graphql_endpoint
 from gateway.http.health import healthz, readyz
 from gateway.http.metrics import MetricsMiddleware, metrics_endpoint
 from gateway.http.openapi import openapi_endpoint
 from gateway.settings import Settings, get_settings
-from schema.build import build_schema
+from schema.views import full_schema
 
 
 def routes() -> list[BaseRoute]:
@@ -25,6 +30,7 @@ def routes() -> list[BaseRoute]:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"], include_in_schema=False),
+        *oauth.routes(),
     ]
 
 
@@ -34,10 +40,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.db = Database(settings)
-        app.state.schema = build_schema()
+        # Reads the key file (if any) now; the database on first use (auth/keys.py).
+        app.state.keys = KeyRing(app.state.db, settings)
+        # Build the full schema (and its guards) now rather than on the first request.
+        full_schema()
+        # Audit events are stored with each read; the hash chain is sealed behind them.
+        sealer = asyncio.create_task(run_sealer(app.state.db, settings.audit_seal_interval))
         try:
             yield
         finally:
+            sealer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sealer
             await app.state.db.dispose()
 
     return Starlette(

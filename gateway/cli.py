@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import sys
 from pathlib import Path
@@ -12,8 +11,12 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from auth.clients import DemoClient
 from gateway.commands.assess import assess
+from gateway.commands.audit import audit_app
+from gateway.commands.clients import clients_app
 from gateway.commands.common import err, fail
+from gateway.commands.keys import keys_app
 from gateway.commands.review import review
 from gateway.commands.standards import standards_app
 from gateway.database import Database
@@ -35,6 +38,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(schema_app, name="schema")
 app.add_typer(standards_app, name="standards")
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 app.command()(assess)
 app.command()(review)
 
@@ -108,13 +114,48 @@ def demo_load(
     typer.echo(json.dumps({"loaded": rows}, ensure_ascii=False))
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+async def _serve_setup(settings: Settings, demo: bool) -> tuple[str | None, list[DemoClient]]:
+    """Put the signing key in place (saying so when one was generated) and the demo clients."""
+    from auth.clients import ensure_demo_clients
+    from auth.keys import KeyRing
+
+    db = Database(settings)
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        message = await KeyRing(db, settings).prepare()
+        clients: list[DemoClient] = []
+        if demo:
+            async with db.unit_of_work() as session:
+                clients = await ensure_demo_clients(session)
+        return message, clients
+    finally:
+        await db.dispose()
+
+
+def _print_demo_clients(clients: list[DemoClient], host: str, port: int) -> None:
+    from rich.console import Console
+    from rich.table import Column, Table
+
+    table = Table(
+        Column("profile", no_wrap=True),
+        Column("client_id", no_wrap=True),
+        Column("client_secret", no_wrap=True),
+        title="demo clients",
+    )
+    for client in clients:
+        table.add_row(client.profile, client.client_id, client.client_secret)
+    # Never cut a secret short: print as wide as the table needs (a narrow terminal wraps lines;
+    # rich would otherwise truncate to the console's width, 80 when stderr is not a terminal).
+    needed = err.measure(table, options=err.options.update_width(1000)).maximum
+    Console(stderr=True, width=max(err.width, needed)).print(table)
+    # A wildcard bind address is no address to send a request to.
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    err.print("get a token (client credentials):", highlight=False)
+    err.out(
+        f"  curl -u ID:SECRET -d grant_type=client_credentials http://{shown}:{port}/oauth/token",
+        highlight=False,
+    )
+    err.print("then send it as `Authorization: Bearer <access_token>`", highlight=False)
 
 
 @app.command()
@@ -122,19 +163,18 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to bind.")] = 8000,
     demo: Annotated[
-        bool, typer.Option("--demo", help="Load demo data if the database is empty.")
+        bool,
+        typer.Option(
+            "--demo", help="Load demo data if the database is empty; print demo client secrets."
+        ),
     ] = False,
 ) -> None:
     """Serve the gateway (migrating the database first)."""
     import uvicorn
 
+    from auth.keys import KeyFileError
     from gateway.app import create_app
 
-    if not _is_loopback(host):
-        # Departments cannot sign in yet, so the gateway must not be reachable from the network.
-        raise fail(
-            f"--host {host}: until OAuth sign-in is in place the gateway binds loopback only"
-        )
     settings = get_settings()
     asyncio.run(_upgrade(settings))
     if demo:
@@ -146,12 +186,17 @@ def serve(
                 f"demo: loaded {rows.get('households', 0)} households and "
                 f"{rows.get('persons', 0)} people"
             )
-        err.print(
-            "demo: departments do not sign in yet; the gateway serves 127.0.0.1 only and "
-            "answers every local caller as the civil-affairs operator"
-        )
+    try:
+        message, clients = asyncio.run(_serve_setup(settings, demo))
+        asgi = create_app(settings)
+    except KeyFileError as error:
+        raise fail(str(error)) from None
+    if message:
+        err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+    if clients:
+        _print_demo_clients(clients, host, port)
     uvicorn.run(
-        create_app(settings),
+        asgi,
         host=host,
         port=port,
         log_level="info",

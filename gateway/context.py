@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,10 @@ class Context:
     principal: Principal
     request_id: str
     loaders: Any = None  # resolvers.loaders.Loaders, made per request
+    purpose: str | None = None  # X-Purpose: why the caller needs personal data
+    # Whom the answer concerns, for the audit record of the read.
+    households_seen: set[int] = field(default_factory=set)
+    persons_seen: set[int] = field(default_factory=set)
     _conn: AsyncConnection | None = None
     # One connection per request; resolvers run concurrently, so statements take turns on it.
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -31,6 +35,12 @@ class Context:
                 self._conn = await self.db.reader.connect()
             result = await self._conn.execute(statement)
             return result.all()
+
+    def saw(
+        self, *, households: Iterable[int | None] = (), persons: Iterable[int | None] = ()
+    ) -> None:
+        self.households_seen.update(h for h in households if h is not None)
+        self.persons_seen.update(p for p in persons if p is not None)
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -4,22 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ALL_SCOPES = frozenset(
-    {
-        "eligibility:read",
-        "household:read",
-        "household:pii",
-        "household:finance",
-        "assistance:read",
-        "assistance:write",
-        "feed:push",
-        "warning:read",
-        "warning:handle",
-        "warning:manage",
-        "audit:read",
-        "admin",
-    }
-)
+from auth.scopes import ALL_SCOPES, CIVIL_AFFAIRS
+from gateway.domain.regions import within
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +14,20 @@ class Principal:
     agency: str
     scopes: frozenset[str]
     region_code: str | None = None  # a 12-digit code; None means every region
+    token_id: str | None = None  # the access token's `jti`, for the audit trail
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes
 
+    def covers_region(self, region_code: str) -> bool:
+        return self.region_code is None or within(region_code, self.region_code)
 
-# Until departments sign in (OAuth, issue 4) the gateway serves the machine it runs on only,
-# and whoever reaches it there acts as the local civil-affairs operator.
-LOCAL_OPERATOR = Principal(client_id="local", agency="civil-affairs", scopes=ALL_SCOPES)
+    @property
+    def sees_every_agency(self) -> bool:
+        """Civil affairs reads every agency's assistance records; others only their own."""
+        return self.agency == CIVIL_AFFAIRS
+
+
+# The operator at the command line (`lig review`, `lig standards set` …): whoever can run the
+# CLI on the server already holds the database, so it acts as civil affairs with every scope.
+LOCAL_OPERATOR = Principal(client_id="local", agency=CIVIL_AFFAIRS, scopes=ALL_SCOPES)

@@ -27,6 +27,19 @@ class Settings(BaseSettings):
     # Eligibility: how many ID numbers one call may ask about (CONTRACT.md fixes 1,000).
     max_eligibility_batch: int = Field(default=1000, ge=1, le=1000)
 
+    # OAuth 2.0 authorization server (auth/). The issuer is the gateway's public base URL, e.g.
+    # https://lig.mzj.example.gov.cn; unset, it is taken from each request's own base URL.
+    issuer: str | None = None
+    # The `aud` of every access token: the resource server the tokens are for.
+    audience: str = "lig"
+    token_lifetime_seconds: int = Field(default=3600, ge=60, le=3600)
+    # A PEM private key (EC P-256) that signs access tokens. Unset, the gateway generates one,
+    # keeps it in the database (so every process shares it) and says so at start.
+    signing_key_file: str | None = None
+
+    # The audit trail: how often unsealed events are hash-chained (seconds).
+    audit_seal_interval: float = Field(default=2.0, gt=0, le=3600)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -145,7 +145,8 @@ async def assess_household(
         determination = await determine(
             session, ctx.principal, hid, as_of or date.today(), request_id=ctx.request_id
         )
-        return rows.determination(determination)
+    ctx.saw(households=[hid])
+    return rows.determination(determination)
 
 
 async def reviews_due(
@@ -154,7 +155,10 @@ async def reviews_due(
     ctx = _ctx(info)
     size = page_size(first, ctx.db.settings)
     after_id = decode_cursor("households", after)
-    found = await ctx.fetch(due_for_review(before, after_id=after_id, limit=size + 1))
+    found = await ctx.fetch(
+        due_for_review(before, after_id=after_id, limit=size + 1, region=ctx.principal.region_code)
+    )
+    ctx.saw(households=(r.id for r in found[:size]))
     return connection("households", found, size, rows.household)
 
 
@@ -170,6 +174,7 @@ async def record_economic_situation(
             )
     except InvalidInput as error:
         raise _in_graphql_terms(error) from None
+    ctx.saw(households=[hid])
     return a.EconomicSituation(
         id=strawberry.ID(str(row.id)),
         recorded_on=row.recorded_on,

@@ -13,7 +13,10 @@ from schema.enums import EligibilityStatus
 async def eligibility(info: strawberry.Info, id_numbers: list[str]) -> list[t.Eligibility]:
     ctx: Context = info.context
     numbers = lookup.validate_batch(id_numbers, ctx.db.settings.max_eligibility_batch)
-    found = await ctx.fetch(lookup.statement(numbers, ctx.db.dialect))
+    found = lookup.visible(
+        await ctx.fetch(lookup.statement(numbers, ctx.db.dialect)), ctx.principal.region_code
+    )
+    ctx.saw(persons=(r.person_id for r in found), households=(r.household_id for r in found))
     return [
         t.Eligibility(
             id_number=a.id_number,

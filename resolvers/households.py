@@ -29,7 +29,10 @@ def household_id_argument(raw: strawberry.ID, field: str = "id") -> int:
 
 
 async def household(info: strawberry.Info, id: strawberry.ID) -> t.Household | None:
-    found = await _ctx(info).fetch(queries.households_by_id([household_id_argument(id)]))
+    ctx = _ctx(info)
+    region = ctx.principal.region_code
+    found = await ctx.fetch(queries.households_by_id([household_id_argument(id)], region))
+    ctx.saw(households=(r.id for r in found))
     return rows.household(found[0]) if found else None
 
 
@@ -51,7 +54,12 @@ async def households(
             review_due_before=filter.review_due_before,
             former_registered_poor=filter.former_registered_poor,
         )
-    found = await ctx.fetch(queries.household_page(flt, after_id=after_id, limit=size + 1))
+    found = await ctx.fetch(
+        queries.household_page(
+            flt, after_id=after_id, limit=size + 1, region=ctx.principal.region_code
+        )
+    )
+    ctx.saw(households=(r.id for r in found[:size]))
     return connection("households", found, size, rows.household)
 
 
@@ -60,5 +68,7 @@ async def person(info: strawberry.Info, id_number: str) -> t.Person | None:
         number = idnumber.validate(id_number)
     except idnumber.IdNumberError as exc:
         raise InvalidInput("idNumber", str(exc)) from None
-    found = await _ctx(info).fetch(queries.person_by_id_number(number))
+    ctx = _ctx(info)
+    found = await ctx.fetch(queries.person_by_id_number(number, ctx.principal.region_code))
+    ctx.saw(persons=(r.id for r in found))
     return rows.person(found[0]) if found else None

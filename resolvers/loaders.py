@@ -16,6 +16,9 @@ from schema import types as t
 if TYPE_CHECKING:
     from gateway.context import Context
 
+# The lists whose rows name a person, who is then among those the answer concerns (audit).
+_ABOUT_PERSONS = frozenset({"members", "records", "events"})
+
 # (list name, household id, page size, after id, flag)
 ChildKey = tuple[str, int, int, int | None, bool]
 
@@ -55,7 +58,9 @@ class Loaders:
         return [found[code] for code in codes]
 
     async def _households_of_persons(self, person_ids: list[int]) -> list[t.Household | None]:
-        result = await self.ctx.fetch(queries.current_households_of_persons(person_ids))
+        region = self.ctx.principal.region_code
+        result = await self.ctx.fetch(queries.current_households_of_persons(person_ids, region))
+        self.ctx.saw(households=(r.id for r in result))
         found = {r.person_id: rows.household(r) for r in result}
         return [found.get(pid) for pid in person_ids]
 
@@ -64,12 +69,20 @@ class Loaders:
         for name, household_id, size, after_id, flag in keys:
             groups[(name, size, after_id, flag)].append(household_id)
         pages: dict[ChildKey, t.Connection[Any]] = {}
+        principal = self.ctx.principal
+        agency = None if principal.sees_every_agency else principal.agency
         for (name, size, after_id, flag), household_ids in groups.items():
             spec = queries.CHILD_LISTS[name]
-            stmt = spec.statement(household_ids, after_id=after_id, per_parent=size + 1, flag=flag)
+            stmt = spec.statement(
+                household_ids, after_id=after_id, per_parent=size + 1, flag=flag, agency=agency
+            )
             by_parent: dict[int, list[Any]] = defaultdict(list)
             for row in await self.ctx.fetch(stmt):
                 by_parent[row.household_id].append(row)
+            if name in _ABOUT_PERSONS:
+                self.ctx.saw(
+                    persons=(r.person_id for items in by_parent.values() for r in items[:size])
+                )
             mapper = rows.CHILD_MAPPERS[name]
             for household_id in household_ids:
                 key = (name, household_id, size, after_id, flag)

@@ -5,14 +5,21 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import assessment as assessment_resolvers
+from resolvers import audit as audit_resolvers
+from resolvers import caller as caller_resolvers
 from resolvers import eligibility as eligibility_resolvers
 from resolvers import households as household_resolvers
 from schema import assessment as a
+from schema import audit as audit_types
 from schema import types as t
 
 
 @strawberry.type
 class Query:
+    me: t.Caller = strawberry.field(
+        resolver=caller_resolvers.me,
+        description="Who the gateway takes you to be: client, agency, scopes and region.",
+    )
     household: t.Household | None = strawberry.field(
         resolver=household_resolvers.household, description="One household by its id."
     )
@@ -46,5 +53,12 @@ class Query:
         description=(
             "MARGINAL, EXPENDITURE and LEGACY_LOW_INCOME households whose yearly review "
             "falls before `before`, in id order."
+        ),
+    )
+    audit_events: t.Connection[audit_types.AuditEvent] = strawberry.field(
+        resolver=audit_resolvers.audit_events,
+        description=(
+            "The audit trail, newest first: every read of personal data (also refused ones) "
+            "and every change, with who, why and what. Reading it is itself audited."
         ),
     )

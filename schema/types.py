@@ -280,3 +280,13 @@ class HouseholdFilter:
     status: HouseholdStatus | None = None
     review_due_before: date | None = None
     former_registered_poor: bool | None = None
+
+
+@strawberry.type(description="The client making this request, as the gateway sees it.")
+class Caller:
+    client_id: str
+    agency: str
+    scopes: list[str] = strawberry.field(description="The scopes of this token, sorted.")
+    region_code: str | None = strawberry.field(
+        description="The region the client is bound to (12 digits); null for every region."
+    )

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,11 +144,18 @@ def demo_url(engine: str, templates: Templates) -> str:
 
 
 class Api:
-    """The app over HTTP (in-process ASGI), with GraphQL helpers."""
+    """The app over HTTP (in-process ASGI) as one OAuth client, with GraphQL helpers.
 
-    def __init__(self, client: httpx.AsyncClient, app: Any) -> None:
+    The `api` and `demo_api` fixtures are a civil-affairs client (every scope) stating a purpose;
+    `as_client` registers another client and answers an Api that sends its token.
+    """
+
+    def __init__(
+        self, client: httpx.AsyncClient, app: Any, headers: dict[str, str] | None = None
+    ) -> None:
         self.client = client
         self.app = app
+        self.headers = headers or {}
 
     async def graphql(
         self,
@@ -156,12 +163,22 @@ class Api:
         variables: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables}, headers=headers or {}
-        )
+        response = await self.post(query, variables, headers)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST /graphql; `headers` add to (or, with an empty value, remove) the client's own."""
+        merged = {k: v for k, v in {**self.headers, **(headers or {})}.items() if v}
+        return await self.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=merged
+        )
 
     async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         body = await self.graphql(query, variables)
@@ -169,13 +186,54 @@ class Api:
         result: dict[str, Any] = body["data"]
         return result
 
+    async def register(
+        self,
+        *,
+        agency: str,
+        profile: str | None = None,
+        scopes: Iterable[str] = (),
+        region: str | None = None,
+        name: str = "test client",
+    ) -> tuple[str, str]:
+        """A new OAuth client in the registry: (client_id, client_secret)."""
+        from auth.clients import add_client
+
+        async with self.app.state.db.unit_of_work() as session:
+            client, secret = await add_client(
+                session, name, agency, profile, sorted(scopes), region
+            )
+        return client.client_id, secret
+
+    async def token(self, client_id: str, secret: str, scope: str | None = None) -> str:
+        data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+        response = await self.client.post("/oauth/token", data=data, auth=(client_id, secret))
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token
+
+    async def as_client(
+        self,
+        *,
+        agency: str,
+        profile: str | None = None,
+        scopes: Iterable[str] = (),
+        region: str | None = None,
+        purpose: str = "automated test",
+    ) -> Api:
+        client_id, secret = await self.register(
+            agency=agency, profile=profile, scopes=scopes, region=region
+        )
+        token = await self.token(client_id, secret)
+        headers = {"Authorization": f"Bearer {token}", "X-Purpose": purpose}
+        return Api(self.client, self.app, headers)
+
 
 async def _api(url: str) -> AsyncIterator[Api]:
     app = create_app(Settings(database_url=url))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield Api(client, app)
+            yield await Api(client, app).as_client(agency="civil-affairs", profile="civil-affairs")
 
 
 @pytest.fixture

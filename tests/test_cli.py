@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -66,13 +67,6 @@ def test_db_upgrade_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
     assert lig("db", "upgrade", url=url).returncode == 0  # idempotent
 
 
-def test_serve_refuses_a_public_address_before_sign_in_exists(tmp_path: Path) -> None:
-    result = lig("serve", "--host", "0.0.0.0", url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
-    assert result.returncode == 2
-    assert "--host 0.0.0.0" in result.stderr
-    assert not (tmp_path / "x.db").exists()
-
-
 def test_schema_export_check_passes_on_a_clean_tree(tmp_path: Path) -> None:
     result = lig("schema", "export", "--check", url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     assert result.returncode == 0, result.stderr
@@ -106,8 +100,20 @@ def test_serve_demo_from_nothing(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(0.5)
         assert (tmp_path / "lig.db").exists()
+        # The demo credentials printed for each profile work.
+        printed = (tmp_path / "serve.log").read_text()
+        found = re.search(r"civil-affairs\s*│\s*(lig_\S+)\s*│\s*(\S+)\s*│", printed)
+        assert found, printed
+        token = httpx.post(
+            base + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(found[1], found[2]),
+            timeout=10,
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "X-Purpose": "README first command"}
         body = httpx.post(
             base + "/graphql",
+            headers=headers,
             json={
                 "query": "{ households(first: 3, filter: "
                 "{category: DIBAO}) { nodes { members { nodes { person { idNumber } } } } } }"
@@ -121,6 +127,7 @@ def test_serve_demo_from_nothing(tmp_path: Path) -> None:
         ]
         answer = httpx.post(
             base + "/graphql",
+            headers=headers,
             json={
                 "query": "query($ids: [String!]!) "
                 "{ eligibility(idNumbers: $ids) { found category } }",

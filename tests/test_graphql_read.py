@@ -5,24 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.domain import idnumber
 from tests.conftest import Api
+from tests.support.sql import sql
 
 HOUSEHOLD_FIELDS = (
     "id code category status regionCode: region { code } nextReviewOn formerRegisteredPoor"
 )
-
-
-async def sql(url: str, statement: str, **params: Any) -> list[Any]:
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return list((await conn.execute(text(statement), params)).all())
-    finally:
-        await engine.dispose()
 
 
 async def walk(api: Api, filter_: dict[str, Any] | None, first: int) -> list[dict[str, Any]]:
@@ -222,25 +212,20 @@ async def test_bad_input_names_the_field(
     field: str,
     code: str,
 ) -> None:
-    before = await sql(
-        demo_url,
-        "SELECT (SELECT count(*) FROM households), "
-        "(SELECT count(*) FROM persons), (SELECT count(*) FROM audit_events)",
+    counts = (
+        "SELECT (SELECT count(*) FROM households), (SELECT count(*) FROM persons), "
+        "(SELECT count(*) FROM audit_events WHERE kind = 'CHANGE')"
     )
+    before = await sql(demo_url, counts)
     body = await demo_api.graphql(query, variables)
     error = body["errors"][0]
     assert error["extensions"]["code"] == code
     assert error["extensions"]["field"] == field
     assert error["message"].startswith(field)
-    assert (
-        await sql(
-            demo_url,
-            "SELECT (SELECT count(*) FROM households), "
-            "(SELECT count(*) FROM persons), "
-            "(SELECT count(*) FROM audit_events)",
-        )
-        == before
-    )
+    assert await sql(demo_url, counts) == before
+    # Nothing stored but the audit record of the failed read.
+    outcomes = await sql(demo_url, "SELECT outcome FROM audit_events WHERE kind = 'READ'")
+    assert [o for (o,) in outcomes] == ["ERROR"]
 
 
 async def test_unknown_enum_value_is_refused_by_name(demo_api: Api) -> None:

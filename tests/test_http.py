@@ -37,6 +37,7 @@ async def test_metrics_count_operations_and_requests(api: Api) -> None:
             "query": "query Lookup { households(first: 1) { edges { cursor } } }",
             "operationName": "Lookup",
         },
+        headers=api.headers,
     )
     text = (await api.client.get("/metrics")).text
     assert 'lig_graphql_operations_total{operation="Lookup",outcome="ok"}' in text
@@ -55,7 +56,7 @@ async def test_malformed_requests_are_refused_clearly(api: Api) -> None:
     assert "query" in no_query.json()["errors"][0]["message"]
     get = await api.client.get("/graphql", params={"query": "{ __typename }"})
     assert get.status_code == 405
-    syntax = await api.client.post("/graphql", json={"query": "{ households("})
+    syntax = await api.post("{ households(")
     assert syntax.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
 
 

@@ -22,6 +22,7 @@ from gateway.determinations.cases import RUNNING, StoredCase, stored_cases
 from gateway.domain.enums import Category, HouseholdStatus
 from gateway.domain.rules import Assessment, Standards, assess
 from gateway.errors import InvalidInput, MissingStandard, NotFound
+from gateway.households.queries import in_region
 from gateway.models import Determination, Household
 from gateway.models.base import utcnow
 from gateway.principal import Principal
@@ -38,12 +39,15 @@ def one_year_after(day: date) -> date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def due_for_review(before: date, *, after_id: int | None = None, limit: int = 500) -> AnySelect:
+def due_for_review(
+    before: date, *, after_id: int | None = None, limit: int = 500, region: str | None = None
+) -> AnySelect:
     """MARGINAL, EXPENDITURE and LEGACY households whose review falls before `before`."""
     statement = select(Household).where(
         Household.category.in_(DUE_FOR_REVIEW),
         Household.status.in_(RUNNING),
         Household.next_review_on < before,
+        *in_region(region),
     )
     if after_id is not None:
         statement = statement.where(Household.id > after_id)
@@ -156,7 +160,7 @@ async def determine(
     if as_of > date.today():
         raise InvalidInput("asOf", "is in the future: a decision is taken on a day that has come")
     household = await session.get(Household, household_id)
-    if household is None:
+    if household is None or not principal.covers_region(household.region_code):
         raise NotFound(f"household {household_id} not found", field="householdId")
     latest = await session.scalar(
         select(func.max(Determination.decided_on)).where(Determination.household_id == household_id)

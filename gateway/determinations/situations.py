@@ -49,7 +49,8 @@ async def record_situation(
     request_id: str,
 ) -> EconomicSituation:
     situation = parse_situation(payload)
-    if await session.get(Household, household_id) is None:
+    household = await session.get(Household, household_id)
+    if household is None or not principal.covers_region(household.region_code):
         raise NotFound(f"household {household_id} not found", field="householdId")
     rigid, assets, conduct = situation.rigid_expenditure, situation.assets, situation.conduct
     row = EconomicSituation(

@@ -18,6 +18,7 @@ from sqlalchemy.sql import operators
 from gateway.database import AnySelect
 from gateway.domain import idnumber
 from gateway.domain.enums import Category, HouseholdStatus
+from gateway.domain.regions import within
 from gateway.errors import InvalidInput, LimitExceeded
 from gateway.models import Household, Membership, Person
 
@@ -52,8 +53,11 @@ def validate_batch(id_numbers: Sequence[str], limit: int, field: str = "idNumber
 
 def statement(id_numbers: Sequence[str], dialect: str) -> AnySelect:
     columns = (
+        Person.id.label("person_id"),
         Person.id_number,
         Person.deceased_on,
+        Household.id.label("household_id"),
+        Household.region_code,
         Household.category,
         Household.status,
         Household.valid_until,
@@ -74,6 +78,16 @@ def statement(id_numbers: Sequence[str], dialect: str) -> AnySelect:
         .outerjoin(Household, Household.id == Membership.household_id)
         .where(match)
     )
+
+
+def visible(rows: Sequence[Any], region: str | None) -> list[Any]:
+    """The rows a client bound to `region` may know of: people of households in its region.
+
+    Anyone else is answered as not found, which tells the client nothing about them.
+    """
+    if region is None:
+        return list(rows)
+    return [r for r in rows if r.region_code is not None and within(r.region_code, region)]
 
 
 def answers(

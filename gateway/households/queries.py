@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 
 from gateway.database import AnySelect
 from gateway.domain.enums import Category, HouseholdStatus
+from gateway.domain.regions import significant_prefix
 from gateway.errors import InvalidInput
 from gateway.models import (
     AssistanceRecord,
@@ -29,7 +30,6 @@ from gateway.models import (
 )
 
 _REGION_PREFIX = re.compile(r"\d{2,12}")
-_LEVEL_DIGITS = (2, 4, 6, 9, 12)
 
 households = Household.__table__
 persons = Person.__table__
@@ -48,17 +48,22 @@ class HouseholdFilter:
 def region_prefix_condition(prefix: str, field: str = "filter.regionPrefix") -> ColumnElement[bool]:
     if not _REGION_PREFIX.fullmatch(prefix):
         raise InvalidInput(field, "must be 2 to 12 digits of a region code")
-    # Trailing zeros pad a code to 12 digits: "320681000000" means all of county 320681. Cut the
-    # padding back to the level the code names (province 2, city 4, county 6, town 9 digits).
-    stripped = len(prefix.rstrip("0"))
-    significant = (
-        prefix[: next(n for n in _LEVEL_DIGITS if n >= stripped)] if len(prefix) == 12 else prefix
-    )
+    # Trailing zeros pad a code to 12 digits: "320681000000" means all of county 320681.
+    significant = significant_prefix(prefix) if len(prefix) == 12 else prefix
     return Household.region_code.startswith(significant, autoescape=True)
 
 
-def household_page(flt: HouseholdFilter, *, after_id: int | None, limit: int) -> AnySelect:
-    conditions: list[ColumnElement[bool]] = []
+def in_region(region_code: str | None) -> list[ColumnElement[bool]]:
+    """The condition that keeps a region-bound client to its region (none for the others)."""
+    if region_code is None:
+        return []
+    return [Household.region_code.startswith(significant_prefix(region_code), autoescape=True)]
+
+
+def household_page(
+    flt: HouseholdFilter, *, after_id: int | None, limit: int, region: str | None = None
+) -> AnySelect:
+    conditions = in_region(region)
     if flt.region_prefix is not None:
         conditions.append(region_prefix_condition(flt.region_prefix))
     if flt.category is not None:
@@ -74,23 +79,38 @@ def household_page(flt: HouseholdFilter, *, after_id: int | None, limit: int) ->
     return select(Household).where(*conditions).order_by(Household.id).limit(limit)
 
 
-def households_by_id(ids: Sequence[int]) -> AnySelect:
-    return select(Household).where(Household.id.in_(ids))
+def households_by_id(ids: Sequence[int], region: str | None = None) -> AnySelect:
+    return select(Household).where(Household.id.in_(ids), *in_region(region))
 
 
 def regions_by_code(codes: Sequence[str]) -> AnySelect:
     return select(Region).where(Region.code.in_(codes))
 
 
-def person_by_id_number(id_number: str) -> AnySelect:
-    return select(Person).where(Person.id_number == id_number)
+def person_by_id_number(id_number: str, region: str | None = None) -> AnySelect:
+    statement = select(Person).where(Person.id_number == id_number)
+    if region is not None:
+        # A region-bound client sees the people whose current household is in its region.
+        statement = statement.where(
+            select(Membership.id)
+            .join(Household, Household.id == Membership.household_id)
+            .where(
+                Membership.person_id == Person.id, Membership.left_on.is_(None), *in_region(region)
+            )
+            .exists()
+        )
+    return statement
 
 
-def current_households_of_persons(person_ids: Sequence[int]) -> AnySelect:
+def current_households_of_persons(
+    person_ids: Sequence[int], region: str | None = None
+) -> AnySelect:
     return (
         select(Membership.person_id, Household)
         .join(Household, Household.id == Membership.household_id)
-        .where(Membership.person_id.in_(person_ids), Membership.left_on.is_(None))
+        .where(
+            Membership.person_id.in_(person_ids), Membership.left_on.is_(None), *in_region(region)
+        )
     )
 
 
@@ -102,8 +122,15 @@ class ChildList:
     ascending: bool
 
     def statement(
-        self, household_ids: Sequence[int], *, after_id: int | None, per_parent: int, flag: bool
+        self,
+        household_ids: Sequence[int],
+        *,
+        after_id: int | None,
+        per_parent: int,
+        flag: bool,
+        agency: str | None = None,
     ) -> AnySelect:
+        """`agency` keeps assistance records to that agency's own (CONTRACT.md)."""
         entity = self.entity
         id_col = entity.id  # type: ignore[attr-defined]
         parent_col = entity.household_id  # type: ignore[attr-defined]
@@ -111,6 +138,8 @@ class ChildList:
         if after_id is not None:
             conditions.append(id_col > after_id if self.ascending else id_col < after_id)
         conditions.extend(self.extra_conditions(flag))
+        if agency is not None and self.entity is AssistanceRecord:
+            conditions.append(AssistanceRecord.agency_code == agency)
         order = id_col.asc() if self.ascending else id_col.desc()
         rank = func.row_number().over(partition_by=parent_col, order_by=order).label("rank")
         columns = [*entity.__table__.c]  # type: ignore[attr-defined]

@@ -1,41 +1,40 @@
 """POST /graphql: GraphQL over HTTP with a JSON body.
 
-A small endpoint of our own rather than strawberry's view: it owns the request context (principal,
-connection, dataloaders), formats errors with `extensions.code`, and never echoes an unexpected
-exception's text to the client.
+A small endpoint of our own rather than strawberry's view, because each request runs against the
+caller's own schema view. In order: authenticate the bearer token; parse and validate the
+document against the view of the token's scopes; refuse personal data without an `X-Purpose`;
+execute; store the audit event of a personal read (or of any refusal) before answering. Errors
+carry `extensions.code`; an unexpected exception's text never reaches the client.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import Any
 
 import orjson
-import strawberry
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError, execute
 from starlette.requests import Request
 from starlette.responses import Response
+from strawberry.execution import optimized_is_awaitable
 
+from auth.bearer import CHALLENGE, BearerRefused, authenticate
+from gateway.audit import record_request
 from gateway.context import Context
 from gateway.database import Database
-from gateway.errors import LigError
+from gateway.errors import LigError, Unauthenticated
+from gateway.http import purpose as purposes
 from gateway.http.metrics import observe_operation, operation_label
-from gateway.http.responses import JSONResponse
-from gateway.principal import LOCAL_OPERATOR
+from gateway.http.operations import Operation, analyse, parse_document, validate_document
+from gateway.http.responses import JSONResponse, request_id
+from gateway.principal import Principal
 from resolvers.loaders import Loaders
+from schema.views import view_for
 
 log = logging.getLogger("lig.graphql")
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
-
-
-def request_id(request: Request) -> str:
-    given = request.headers.get("x-request-id", "")
-    if given and len(given) <= 64 and given.replace("-", "").isalnum():
-        return given
-    return uuid.uuid4().hex
 
 
 def _bad_request(message: str, rid: str) -> Response:
@@ -75,13 +74,20 @@ async def graphql_endpoint(request: Request) -> Response:
     """
     summary: GraphQL over HTTP
     description: >
-      Send `{"query": ..., "variables": {...}, "operationName": ...}` as JSON. The schema is in
-      `schema/schema.graphql`. Errors carry `extensions.code`.
+      Send `{"query": ..., "variables": {...}, "operationName": ...}` as JSON with
+      `Authorization: Bearer <access token>` (from `/oauth/token`). Operations that return personal
+      data also need `X-Purpose` (why, at most 200 characters); each is audited. The schema a client
+      sees is cut to its scopes; the full one is `schema/schema.graphql`. Errors carry
+      `extensions.code`.
     responses:
       200:
         description: A GraphQL response (`data` and/or `errors`).
       400:
-        description: The body is not a GraphQL request.
+        description: The body is not a GraphQL request, or `X-Purpose` is missing or invalid.
+      401:
+        description: No valid access token (`WWW-Authenticate` says why).
+      500:
+        description: The audit record of the read could not be stored; nothing is returned.
     """
     rid = request_id(request)
     if request.method != "POST":
@@ -106,23 +112,144 @@ async def graphql_endpoint(request: Request) -> Response:
         return _bad_request("operationName: must be a string", rid)
 
     db: Database = request.app.state.db
-    schema: strawberry.Schema = request.app.state.schema
-    ctx = Context(db=db, principal=LOCAL_OPERATOR, request_id=rid)
+    audit = _Auditor(db, rid)
+    try:
+        principal = await authenticate(request)
+    except Unauthenticated as refusal:
+        await audit.refused(None, "graphql", None, "UNAUTHENTICATED")
+        headers = {"x-request-id": rid, "www-authenticate": _challenge(refusal)}
+        return _errors([_lig_error(refusal)], 401, headers)
+
+    view = view_for(principal.scopes)
+    try:
+        document = parse_document(query)
+    except GraphQLError as error:
+        await audit.refused(principal, operation_label(operation_name), None, "INVALID")
+        return _errors([format_error(error, rid)], 200, {"x-request-id": rid})
+    invalid = validate_document(view, document)
+    if invalid:
+        await audit.refused(principal, operation_label(operation_name), None, "INVALID")
+        return _errors([format_error(e, rid) for e in invalid], 200, {"x-request-id": rid})
+    operation = analyse(view, document, operation_name)
+    try:
+        purpose = purposes.read_purpose(request.headers)
+        if purpose is None and operation is not None and operation.personal:
+            raise purposes.missing()
+    except LigError as refusal:
+        name = operation.name if operation else operation_label(operation_name)
+        await audit.refused(principal, name, None, "NO_PURPOSE")
+        return _errors([_lig_error(refusal)], 400, {"x-request-id": rid})
+
+    ctx = Context(db=db, principal=principal, request_id=rid, purpose=purpose)
     ctx.loaders = Loaders(ctx)
     started = time.perf_counter()
     try:
-        result = await schema.execute(
-            query, variable_values=variables, context_value=ctx, operation_name=operation_name
+        outcome = execute(
+            view.schema,
+            document,
+            context_value=ctx,
+            variable_values=variables,
+            operation_name=operation_name,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            hide_suggestions=True,
         )
+        result: ExecutionResult = await outcome if optimized_is_awaitable(outcome) else outcome  # type: ignore[misc,assignment]
     finally:
         await ctx.close()
     out: dict[str, Any] = {}
     if result.errors:
         out["errors"] = [format_error(e, rid) for e in result.errors]
     out["data"] = result.data
+    if operation is not None and (operation.personal or _refused(out)):
+        try:
+            await audit.answered(ctx, operation, out)
+        except Exception:
+            # No read leaves without its audit record.
+            log.exception("audit record not stored [request %s]; answer withheld", rid)
+            message = f"the audit record could not be stored; quote request id {rid}"
+            failure = {"message": message, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+            return _errors([failure], 500, {"x-request-id": rid})
     observe_operation(
-        operation_label(operation_name),
+        operation_label(operation.name if operation else operation_name),
         "error" if result.errors else "ok",
         time.perf_counter() - started,
     )
     return JSONResponse(out, headers={"x-request-id": rid})
+
+
+def _challenge(refusal: Unauthenticated) -> str:
+    return refusal.www_authenticate if isinstance(refusal, BearerRefused) else CHALLENGE
+
+
+def _lig_error(error: LigError) -> dict[str, Any]:
+    return {"message": error.message, "extensions": error.extensions()}
+
+
+def _errors(errors: list[dict[str, Any]], status: int, headers: dict[str, str]) -> Response:
+    # Refused before execution: no `data` entry (GraphQL over HTTP).
+    return JSONResponse({"errors": errors}, status_code=status, headers=headers)
+
+
+def _refused(out: dict[str, Any]) -> bool:
+    return any(
+        e.get("extensions", {}).get("code") in ("FORBIDDEN", "UNAUTHENTICATED")
+        for e in out.get("errors", ())
+    )
+
+
+def _outcome(out: dict[str, Any]) -> str:
+    if not out.get("errors"):
+        return "OK"
+    if _refused(out):
+        return "FORBIDDEN"
+    data = out.get("data")
+    answered = isinstance(data, dict) and any(v is not None for v in data.values())
+    return "PARTIAL" if answered else "ERROR"
+
+
+def _count(data: Any) -> int:
+    """How many results the answer holds: list items and page nodes at the top level."""
+    if not isinstance(data, dict):
+        return 0
+    total = 0
+    for value in data.values():
+        if isinstance(value, list):
+            total += len(value)
+        elif isinstance(value, dict):
+            page = value.get("edges", value.get("nodes"))
+            total += len(page) if isinstance(page, list) else 1
+    return total
+
+
+class _Auditor:
+    """Writes the one audit event of a request: a personal read, or a refusal."""
+
+    def __init__(self, db: Database, rid: str) -> None:
+        self.db = db
+        self.rid = rid
+
+    async def refused(
+        self, principal: Principal | None, action: str, purpose: str | None, outcome: str
+    ) -> None:
+        await record_request(
+            self.db,
+            request_id=self.rid,
+            principal=principal,
+            action=action,
+            purpose=purpose,
+            outcome=outcome,
+        )
+
+    async def answered(self, ctx: Context, operation: Operation, out: dict[str, Any]) -> None:
+        await record_request(
+            self.db,
+            request_id=self.rid,
+            principal=ctx.principal,
+            action=operation.name,
+            purpose=ctx.purpose,
+            households=ctx.households_seen,
+            persons=ctx.persons_seen,
+            fields=operation.fields,
+            result_count=_count(out.get("data")),
+            outcome=_outcome(out),
+        )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 
 
@@ -21,3 +23,12 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
         body["detail"] = detail
     body.update(extra)
     return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json")
+
+
+def request_id(request: Request) -> str:
+    """The caller's `X-Request-Id` when it is a sane token, else a new one: logs and audit
+    records of one request share it."""
+    given = request.headers.get("x-request-id", "")
+    if given and len(given) <= 64 and given.replace("-", "").isalnum():
+        return given
+    return uuid.uuid4().hex

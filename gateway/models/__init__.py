@@ -2,12 +2,13 @@
 
 from gateway.models.agency import Agency
 from gateway.models.assistance import AssistanceRecord
-from gateway.models.audit import AuditEvent
+from gateway.models.audit import AuditEvent, AuditSeal
 from gateway.models.base import Base
 from gateway.models.determination import Determination
 from gateway.models.economy import EconomicSituation
 from gateway.models.event import MonitoringEvent
 from gateway.models.household import Household, HouseholdVersion, Membership
+from gateway.models.oauth import OAuthClient, RevokedToken, SigningKey
 from gateway.models.person import Person
 from gateway.models.region import Region
 from gateway.models.standard import RegionalStandard
@@ -17,6 +18,7 @@ __all__ = [
     "Agency",
     "AssistanceRecord",
     "AuditEvent",
+    "AuditSeal",
     "Base",
     "Determination",
     "EconomicSituation",
@@ -24,9 +26,12 @@ __all__ = [
     "HouseholdVersion",
     "Membership",
     "MonitoringEvent",
+    "OAuthClient",
     "Person",
     "Region",
     "RegionalStandard",
+    "RevokedToken",
+    "SigningKey",
     "WarningAssignment",
     "WarningRecord",
     "WarningTransition",

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audit import record_change
 from gateway.domain.enums import StandardFigure, StandardStatus
+from gateway.domain.regions import LEVEL_DIGITS
 from gateway.domain.rules import Standards
 from gateway.errors import Conflict, InvalidInput
 from gateway.models import Region, RegionalStandard
@@ -33,7 +34,6 @@ FIGURE_OF: dict[StandardFigure, str] = {
 DATE_FIGURES = frozenset({StandardFigure.LEGACY_TRANSITION_END})
 MAX_FIGURE = Decimal(10**9)
 # Division-code levels: province, city, county, town, village (digits that are significant).
-_LEVELS = (2, 4, 6, 9, 12)
 
 
 def region_code_of(code: str, field: str) -> str:
@@ -54,7 +54,7 @@ def enclosing_regions(region_code: str) -> list[str]:
     """The region and every region that contains it, most specific first."""
     code = region_code.ljust(12, "0")
     chain = []
-    for digits in reversed(_LEVELS):
+    for digits in reversed(LEVEL_DIGITS):
         candidate = code[:digits].ljust(12, "0")
         if candidate not in chain:
             chain.append(candidate)

@@ -1,0 +1,81 @@
+"""Who is calling /graphql or /api/v1: the principal of a bearer access token (RFC 6750).
+
+The token is checked in process (signature, header, claims against the key ring), then one
+statement reads its client's standing, so that revoking a client, rotating its secret or
+revoking the token takes effect at once rather than when the token expires.
+"""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6750 import InvalidTokenError
+from starlette.requests import Request
+
+from auth.keys import KeyRing
+from auth.tokens import REALM, issuer_for, refusal, refused, standing, verify
+from gateway.database import Database
+from gateway.errors import Unauthenticated
+from gateway.principal import Principal
+
+CHALLENGE = f'Bearer realm="{REALM}"'
+MAX_TOKEN_LENGTH = 8192
+
+
+class BearerRefused(Unauthenticated):
+    """401: no access token, or one that is refused; `www_authenticate` is the header to send.
+
+    The message says what is wrong (never echoing the token).
+    """
+
+    def __init__(self, message: str, www_authenticate: str = CHALLENGE) -> None:
+        super().__init__(message)
+        self.www_authenticate = www_authenticate
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.www_authenticate}
+
+    @classmethod
+    def invalid(cls, error: InvalidTokenError) -> BearerRefused:
+        description = str(error.get_error_description())
+        challenge = dict(error.get_headers())["WWW-Authenticate"]
+        return cls(f"access token refused: {description}", challenge)
+
+
+async def authenticate(request: Request) -> Principal:
+    """The principal of the request's `Authorization: Bearer` token, or BearerRefused.
+
+    Scopes are the token's, less any the client has lost since; agency and region are the
+    client's as they are now.
+    """
+    scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+    text = value.strip()
+    if scheme.lower() != "bearer" or not text:
+        raise BearerRefused(
+            "an access token is required: send `Authorization: Bearer <token>` "
+            "(tokens come from POST /oauth/token)"
+        )
+    ring: KeyRing = request.app.state.keys
+    db: Database = request.app.state.db
+    try:
+        if len(text) > MAX_TOKEN_LENGTH:
+            raise refused("the access token is too long")
+        token = await verify(
+            ring,
+            text,
+            issuer=issuer_for(ring.settings, str(request.base_url)),
+            audience=ring.settings.audience,
+        )
+        async with db.reader.connect() as conn:
+            client = await standing(conn, token.client_id, token.jti)
+        reason = refusal(token, client)
+        if reason is not None or client is None:
+            raise refused(reason or "the token's client is unknown")
+    except InvalidTokenError as error:
+        raise BearerRefused.invalid(error) from None
+    return Principal(
+        client_id=token.client_id,
+        agency=client.agency,
+        scopes=token.scopes & client.scopes,
+        region_code=client.region_code,
+        token_id=token.jti,
+    )

@@ -1,0 +1,121 @@
+"""Preparing a GraphQL request against a client's schema view: parse, validate, analyse.
+
+Departments send the same few documents again and again, so each step is cached: parsing by
+document text, validation and analysis by (view, document). The analysis says which fields the
+operation selects (for the audit record) and whether its answer is personal data (it then needs
+a purpose and an audit event).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+    visit,
+)
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from auth.policy import PERSONAL_OPERATIONS
+from schema.views import SchemaView
+
+# Documents larger than this are parsed every time rather than kept in the cache.
+_CACHEABLE_BYTES = 16 * 1024
+_RULES = (*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    name: str  # operationName, or the root fields it selects ("eligibility")
+    kind: str  # query or mutation
+    roots: tuple[str, ...]  # "Query.eligibility", in document order
+    fields: tuple[str, ...]  # every "Type.field" selected, sorted
+    personal: bool
+
+
+@lru_cache(maxsize=512)
+def _parse_cached(text: str) -> DocumentNode:
+    return parse(text)
+
+
+def parse_document(text: str) -> DocumentNode:
+    """Raises GraphQLError on a syntax error."""
+    return _parse_cached(text) if len(text) <= _CACHEABLE_BYTES else parse(text)
+
+
+@lru_cache(maxsize=1024)
+def _validate_cached(view: SchemaView, document: DocumentNode) -> tuple[GraphQLError, ...]:
+    return tuple(validate(view.schema, document, _RULES, hide_suggestions=True))
+
+
+def validate_document(view: SchemaView, document: DocumentNode) -> list[GraphQLError]:
+    # Documents are cached by identity: the same text gives the same parsed object.
+    return list(_validate_cached(view, document))
+
+
+class _Collector(Visitor):
+    def __init__(self, type_info: TypeInfo, root_names: frozenset[str]) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.root_names = root_names
+        self.fields: set[str] = set()
+        self.roots: list[str] = []
+
+    def enter_field(self, node: FieldNode, *_args: object) -> None:
+        parent = self.type_info.get_parent_type()
+        name = node.name.value
+        if parent is None or name.startswith("__"):
+            return
+        coordinate = f"{parent.name}.{name}"
+        self.fields.add(coordinate)
+        if parent.name in self.root_names and coordinate not in self.roots:
+            self.roots.append(coordinate)
+
+
+@lru_cache(maxsize=1024)
+def _analyse_cached(
+    view: SchemaView, document: DocumentNode, operation_name: str | None
+) -> Operation | None:
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return None  # execution reports the missing or ambiguous operation
+    schema = view.schema
+    roots = frozenset(t.name for t in (schema.query_type, schema.mutation_type) if t is not None)
+    type_info = TypeInfo(schema)
+    collector = _Collector(type_info, roots)
+    # The operation and the fragments it may spread (validation refused unused fragments).
+    for definition in document.definitions:
+        if definition is operation or not isinstance(definition, OperationDefinitionNode):
+            visit(definition, TypeInfoVisitor(type_info, collector))
+    kind = operation.operation.value
+    root_fields = tuple(collector.roots)
+    name = (
+        operation.name.value
+        if operation.name
+        else "+".join(r.partition(".")[2] for r in root_fields) or kind
+    )
+    return Operation(
+        name=name[:64],
+        kind=kind,
+        roots=root_fields,
+        fields=tuple(sorted(collector.fields)),
+        personal=any(r in PERSONAL_OPERATIONS for r in root_fields),
+    )
+
+
+def analyse(
+    view: SchemaView, document: DocumentNode, operation_name: str | None
+) -> Operation | None:
+    return _analyse_cached(view, document, operation_name)

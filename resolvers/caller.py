@@ -1,0 +1,19 @@
+"""`me`: who the gateway takes the caller to be (client, agency, scopes, region)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gateway.context import Context
+from schema import types as t
+
+
+def me(info: strawberry.Info) -> t.Caller:
+    principal = info.context.principal if isinstance(info.context, Context) else None
+    assert principal is not None
+    return t.Caller(
+        client_id=principal.client_id,
+        agency=principal.agency,
+        scopes=sorted(principal.scopes),
+        region_code=principal.region_code,
+    )
