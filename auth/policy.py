@@ -61,6 +61,7 @@ FIELDS: dict[str, Rule] = {
     "Household.history": needs(PII),  # each past state holds the address and phone
     "Person.phone": needs(PII),
     "Person.birthDate": needs(PII),
+    "Person.ageOn": needs(PII),
     "Person.nationalPersonId": needs(PII),
     "MonitoringEvent.details": needs(PII),
     # Financial data: the rule-by-rule reasons quote income and assets.

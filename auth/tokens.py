@@ -45,6 +45,7 @@ from gateway.settings import Settings
 REALM = "lig"
 TOKEN_TYPES = ("at+jwt", "application/at+jwt")  # RFC 9068 §2.1; media types are case-blind
 LEEWAY_SECONDS = 30
+MAX_HEADER_CHARS = 1024
 GRANT_TYPE = "client_credentials"
 
 
@@ -170,9 +171,12 @@ def _header(token: str) -> dict[str, Any]:
     parts = token.split(".")
     if len(parts) != 3:
         raise refused("the access token is not a signed JWT")
+    if len(parts[0]) > MAX_HEADER_CHARS:
+        # Ours are ~120 characters; a huge one is an attack on the JSON parser, not a token.
+        raise refused("the access token's header is malformed")
     try:
         header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise refused("the access token's header is malformed") from None
     if not isinstance(header, dict):
         raise refused("the access token's header is malformed")

@@ -16,9 +16,6 @@ class Principal:
     region_code: str | None = None  # a 12-digit code; None means every region
     token_id: str | None = None  # the access token's `jti`, for the audit trail
 
-    def has(self, scope: str) -> bool:
-        return scope in self.scopes
-
     def covers_region(self, region_code: str) -> bool:
         return self.region_code is None or within(region_code, self.region_code)
 

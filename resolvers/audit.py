@@ -8,7 +8,7 @@ import strawberry
 
 from gateway.audit import queries
 from gateway.context import Context
-from gateway.errors import InvalidInput
+from gateway.errors import Forbidden, InvalidInput
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
 from schema import audit as a
@@ -113,6 +113,11 @@ async def audit_events(
     after: str | None = None,
 ) -> t.Connection[a.AuditEvent]:
     ctx = _ctx(info)
+    if ctx.principal.region_code is not None:
+        # Events name households and people of every region; they are not cut per region.
+        raise Forbidden(
+            "auditEvents: the audit trail is county-wide; a region-bound client may not read it"
+        )
     size = page_size(first, ctx.db.settings)
     before_id = decode_cursor(_CURSOR, after)
     flt = filter_of(filter)

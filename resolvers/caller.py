@@ -9,8 +9,8 @@ from schema import types as t
 
 
 def me(info: strawberry.Info) -> t.Caller:
-    principal = info.context.principal if isinstance(info.context, Context) else None
-    assert principal is not None
+    ctx: Context = info.context
+    principal = ctx.principal
     return t.Caller(
         client_id=principal.client_id,
         agency=principal.agency,

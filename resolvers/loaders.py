@@ -74,7 +74,12 @@ class Loaders:
         for (name, size, after_id, flag), household_ids in groups.items():
             spec = queries.CHILD_LISTS[name]
             stmt = spec.statement(
-                household_ids, after_id=after_id, per_parent=size + 1, flag=flag, agency=agency
+                household_ids,
+                after_id=after_id,
+                per_parent=size + 1,
+                flag=flag,
+                agency=agency,
+                region=principal.region_code,
             )
             by_parent: dict[int, list[Any]] = defaultdict(list)
             for row in await self.ctx.fetch(stmt):

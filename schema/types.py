@@ -95,9 +95,18 @@ class Person:
     def sex(self) -> Sex:
         return Sex(idnumber.sex(self.id_number))
 
-    @strawberry.field(description="Age in whole years on the given date (default: today).")
-    def age(self, on: date | None = None) -> int:
-        return idnumber.age_on(self.id_number, on or date.today())
+    @strawberry.field(description="Age in whole years today.")
+    def age(self) -> int:
+        return idnumber.age_on(self.id_number, date.today())
+
+    @strawberry.field(
+        description=(
+            "Age in whole years on a given date. (A client without `household:pii` has only "
+            "`age`: ages on chosen days would give away the birth date.)"
+        )
+    )
+    def age_on(self, on: date) -> int:
+        return idnumber.age_on(self.id_number, on)
 
     @strawberry.field(description="The household the person currently belongs to, if any.")
     async def household(self, info: strawberry.Info) -> Household | None:

@@ -263,3 +263,39 @@ async def test_the_runtime_check_refuses_a_field_a_view_should_have_cut(database
     assert result.errors
     assert "Household.address needs household:pii" in result.errors[0].message
     assert "泄露路" not in str(result.data)
+
+
+async def test_former_members_who_moved_to_another_region_stay_hidden(
+    api: Api, database_url: str
+) -> None:
+    """The person outside once lived in the household inside (tests/support/planted.py)."""
+    inside, outside = await plant(database_url)
+    query = """query($id: ID!) { household(id: $id) {
+        members(includeFormer: true) { nodes { leftOn person { idNumber name } } } } }"""
+    variables = {"id": str(inside.household_id)}
+
+    async def members(client: Api) -> list[str]:
+        data = await client.data(query, variables)
+        return sorted(m["person"]["idNumber"] for m in data["household"]["members"]["nodes"])
+
+    assert await members(api) == sorted([inside.id_number, outside.id_number])
+    town = await api.as_client(agency="town", profile="town", region=HUILONG)
+    assert await members(town) == [inside.id_number]
+
+
+async def test_a_token_built_to_break_the_parser_is_refused_not_crashed_on(api: Api) -> None:
+    import base64
+
+    header = base64.urlsafe_b64encode(b"[" * 3000).decode().rstrip("=")
+    response = await api.post(
+        "{ me { agency } }", headers={"Authorization": f"Bearer {header}.e30.c2ln"}
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_the_audit_trail_is_not_for_region_bound_clients(api: Api) -> None:
+    auditor = await api.as_client(agency="town", scopes=["audit:read"], region=HUILONG)
+    body = await auditor.graphql("{ auditEvents(first: 1) { nodes { id } } }")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await api.data("{ auditEvents(first: 5) { nodes { outcome } } }"))["auditEvents"]

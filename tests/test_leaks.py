@@ -18,6 +18,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    Undefined,
     get_named_type,
     is_leaf_type,
 )
@@ -125,6 +126,35 @@ def _unwrap(t: Any) -> Any:
     return t
 
 
+# Values for the arguments of nested fields: flags that widen a list (`includeFormer`), dates
+# (an age on a chosen day), page sizes. None: leave the argument out.
+_ARGUMENT_VALUES: dict[str, list[str | None]] = {
+    "Boolean": [None, "true", "false"],
+    "Date": [None, '"2000-07-06"', '"2000-07-07"'],
+    "Int": [None, "1", "3"],
+}
+
+
+@st.composite
+def _arguments(draw: st.DrawFn, field: Any) -> str | None:
+    """An argument list for `field`, or None when a required argument has no value to give."""
+    parts = []
+    for name, arg in field.args.items():
+        choices = _ARGUMENT_VALUES.get(get_named_type(arg.type).name, [None])
+        required = isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined
+        value = (
+            draw(st.sampled_from([c for c in choices if c is not None] if required else choices))
+            if choices != [None]
+            else None
+        )
+        if value is None:
+            if required:
+                return None
+            continue
+        parts.append(f"{name}: {value}")
+    return f"({', '.join(parts)})" if parts else ""
+
+
 @st.composite
 def selection(
     draw: st.DrawFn, schema: GraphQLSchema, type_name: str, depth: int, fragments: list[str]
@@ -138,10 +168,13 @@ def selection(
     parts = ["__typename"] if draw(st.booleans()) else []
     for name in picked:
         field = owner.fields[name]
+        arguments = draw(_arguments(field))
+        if arguments is None:
+            continue
         alias = f"a{draw(st.integers(0, 9))}_{name}: " if draw(st.booleans()) else ""
         target = _unwrap(field.type)
         if is_leaf_type(target):
-            parts.append(alias + name)
+            parts.append(alias + name + arguments)
             continue
         if depth == 0:
             continue
@@ -153,7 +186,7 @@ def selection(
             fragment = f"F{len(fragments)}"
             fragments.append(f"fragment {fragment} on {target.name} {{ {inner} }}")
             inner = f"...{fragment}"
-        parts.append(f"{alias}{name} {{ {inner} }}")
+        parts.append(f"{alias}{name}{arguments} {{ {inner} }}")
     return " ".join(parts) or "__typename"
 
 

@@ -75,7 +75,12 @@ async def record_request(
         "kind": "READ",
         "action": action[:64],
         "purpose": purpose,
-        "subjects": {"households": sorted(households), "persons": sorted(persons)},
+        "subjects": {
+            "households": sorted(households),
+            "persons": sorted(persons),
+            # Which token: a client may hold several at once, and one may be revoked.
+            "token": principal.token_id if principal else None,
+        },
         "fields": sorted(fields),
         "result_count": result_count,
         "outcome": outcome,

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from gateway.database import AnySelect
 from gateway.domain.enums import Category, HouseholdStatus
@@ -114,6 +115,24 @@ def current_households_of_persons(
     )
 
 
+def _still_in_region(region: str) -> ColumnElement[bool]:
+    """A membership whose person a region-bound client may see: a current one, or a former one
+    of someone who lives in no household now or in one inside the region. Someone who moved away
+    is another region's to see, whatever household they once belonged to."""
+    current = aliased(Membership)
+    elsewhere = (
+        select(current.id)
+        .join(Household, Household.id == current.household_id)
+        .where(
+            current.person_id == Membership.person_id,
+            current.left_on.is_(None),
+            ~and_(*in_region(region)),
+        )
+        .exists()
+    )
+    return or_(Membership.left_on.is_(None), ~elsewhere)
+
+
 @dataclass(frozen=True, slots=True)
 class ChildList:
     """How to page one kind of list that hangs off a household."""
@@ -129,8 +148,10 @@ class ChildList:
         per_parent: int,
         flag: bool,
         agency: str | None = None,
+        region: str | None = None,
     ) -> AnySelect:
-        """`agency` keeps assistance records to that agency's own (CONTRACT.md)."""
+        """`agency` keeps assistance records to that agency's own (CONTRACT.md); `region` keeps
+        the former members a region-bound client sees to people it may see (see below)."""
         entity = self.entity
         id_col = entity.id  # type: ignore[attr-defined]
         parent_col = entity.household_id  # type: ignore[attr-defined]
@@ -140,6 +161,8 @@ class ChildList:
         conditions.extend(self.extra_conditions(flag))
         if agency is not None and self.entity is AssistanceRecord:
             conditions.append(AssistanceRecord.agency_code == agency)
+        if region is not None and self.entity is Membership and flag:
+            conditions.append(_still_in_region(region))
         order = id_col.asc() if self.ascending else id_col.desc()
         rank = func.row_number().over(partition_by=parent_col, order_by=order).label("rank")
         columns = [*entity.__table__.c]  # type: ignore[attr-defined]

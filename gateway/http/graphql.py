@@ -122,23 +122,23 @@ async def graphql_endpoint(request: Request) -> Response:
 
     view = view_for(principal.scopes)
     try:
+        purpose = purposes.read_purpose(request.headers)
+    except LigError as refusal:
+        await audit.refused(principal, operation_label(operation_name), None, "NO_PURPOSE")
+        return _errors([_lig_error(refusal)], 400, {"x-request-id": rid})
+    try:
         document = parse_document(query)
     except GraphQLError as error:
-        await audit.refused(principal, operation_label(operation_name), None, "INVALID")
+        await audit.refused(principal, operation_label(operation_name), purpose, "INVALID")
         return _errors([format_error(error, rid)], 200, {"x-request-id": rid})
     invalid = validate_document(view, document)
     if invalid:
-        await audit.refused(principal, operation_label(operation_name), None, "INVALID")
+        await audit.refused(principal, operation_label(operation_name), purpose, "INVALID")
         return _errors([format_error(e, rid) for e in invalid], 200, {"x-request-id": rid})
     operation = analyse(view, document, operation_name)
-    try:
-        purpose = purposes.read_purpose(request.headers)
-        if purpose is None and operation is not None and operation.personal:
-            raise purposes.missing()
-    except LigError as refusal:
-        name = operation.name if operation else operation_label(operation_name)
-        await audit.refused(principal, name, None, "NO_PURPOSE")
-        return _errors([_lig_error(refusal)], 400, {"x-request-id": rid})
+    if purpose is None and operation is not None and operation.personal:
+        await audit.refused(principal, operation.name, None, "NO_PURPOSE")
+        return _errors([_lig_error(purposes.missing())], 400, {"x-request-id": rid})
 
     ctx = Context(db=db, principal=principal, request_id=rid, purpose=purpose)
     ctx.loaders = Loaders(ctx)

@@ -60,9 +60,16 @@ def _validate_cached(view: SchemaView, document: DocumentNode) -> tuple[GraphQLE
     return tuple(validate(view.schema, document, _RULES, hide_suggestions=True))
 
 
+def _cached(document: DocumentNode) -> bool:
+    # Only a document from the parse cache recurs (the same text gives the same object); caching
+    # a large one-off document's results would only pin it in memory.
+    return document.loc is not None and len(document.loc.source.body) <= _CACHEABLE_BYTES
+
+
 def validate_document(view: SchemaView, document: DocumentNode) -> list[GraphQLError]:
-    # Documents are cached by identity: the same text gives the same parsed object.
-    return list(_validate_cached(view, document))
+    if _cached(document):
+        return list(_validate_cached(view, document))
+    return list(validate(view.schema, document, _RULES, hide_suggestions=True))
 
 
 class _Collector(Visitor):
@@ -84,8 +91,7 @@ class _Collector(Visitor):
             self.roots.append(coordinate)
 
 
-@lru_cache(maxsize=1024)
-def _analyse_cached(
+def _analyse(
     view: SchemaView, document: DocumentNode, operation_name: str | None
 ) -> Operation | None:
     operation = get_operation_ast(document, operation_name)
@@ -115,7 +121,12 @@ def _analyse_cached(
     )
 
 
+_analyse_cached = lru_cache(maxsize=1024)(_analyse)
+
+
 def analyse(
     view: SchemaView, document: DocumentNode, operation_name: str | None
 ) -> Operation | None:
-    return _analyse_cached(view, document, operation_name)
+    if _cached(document):
+        return _analyse_cached(view, document, operation_name)
+    return _analyse(view, document, operation_name)

@@ -88,6 +88,17 @@ async def plant(url: str) -> tuple[PlantedHousehold, PlantedHousehold]:
         async with sessions() as session, session.begin():
             for planted in (inside, outside):
                 await _plant_one(session, planted)
+            # The person outside once lived in the household inside: a town client sees the
+            # household's former members, but not someone who now lives in another town.
+            session.add(
+                Membership(
+                    household_id=inside.household_id,
+                    person_id=outside.person_id,
+                    relation=Relation.OTHER,
+                    joined_on=date(2010, 1, 1),
+                    left_on=date(2019, 12, 31),
+                )
+            )
     finally:
         await engine.dispose()
     return inside, outside
