@@ -123,13 +123,7 @@ async def add_client(
         created_by=by.client_id,
     )
     session.add(client)
-    record_change(
-        session,
-        by,
-        action="clients.add",
-        subjects={"client_id": client.client_id},
-        request_id=request_id or uuid.uuid4().hex,
-    )
+    _audit(session, by, "clients.add", client.client_id, request_id)
     await session.flush()
     return client, secret
 
@@ -139,6 +133,19 @@ async def list_clients(session: AsyncSession) -> list[OAuthClient]:
         select(OAuthClient).order_by(OAuthClient.created_at, OAuthClient.client_id)
     )
     return list(rows.all())
+
+
+def _audit(
+    session: AsyncSession, by: Principal, action: str, client_id: str, request_id: str | None
+) -> None:
+    # Never a secret or its hash: the audit trail says who changed which client, and how.
+    record_change(
+        session,
+        by,
+        action=action,
+        subjects={"client_id": client_id},
+        request_id=request_id or uuid.uuid4().hex,
+    )
 
 
 async def _existing(session: AsyncSession, client_id: str) -> OAuthClient:
@@ -162,13 +169,7 @@ async def revoke_client(
     client = await _existing(session, client_id)
     if client.revoked_at is None:
         client.revoked_at = utcnow()
-        record_change(
-            session,
-            by,
-            action="clients.revoke",
-            subjects={"client_id": client_id},
-            request_id=request_id or uuid.uuid4().hex,
-        )
+        _audit(session, by, "clients.revoke", client_id, request_id)
         await session.flush()
     return client
 
@@ -187,13 +188,7 @@ async def rotate_secret(
     secret = secrets.new_secret()
     client.secret_hash = secrets.hash_secret(secret)
     client.secret_rotated_at = utcnow()
-    record_change(
-        session,
-        by,
-        action="clients.rotate-secret",
-        subjects={"client_id": client_id},
-        request_id=request_id or uuid.uuid4().hex,
-    )
+    _audit(session, by, "clients.rotate-secret", client_id, request_id)
     await session.flush()
     return client, secret
 

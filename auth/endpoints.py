@@ -254,6 +254,19 @@ async def _good_token(
     return token, client
 
 
+async def _caller_and_token(
+    request: Request, session: AsyncSession
+) -> tuple[OAuthClient, tuple[AccessToken, Standing] | None]:
+    """For introspection and revocation: the authenticated caller, and the `token` it names
+    with its client's standing when that token would be accepted now (else None)."""
+    form = await _form(request)
+    caller = await _authenticate(session, request, form)
+    if "token" not in form:
+        raise InvalidRequestError(description="token is required")
+    ring: KeyRing = request.app.state.keys
+    return caller, await _good_token(request, ring, session, form["token"])
+
+
 def _may_see(caller: OAuthClient, token: AccessToken) -> bool:
     """A client speaks for its own tokens; only an `admin` client for everyone's."""
     return token.client_id == caller.client_id or "admin" in caller.scopes
@@ -288,15 +301,10 @@ async def introspect_endpoint(request: Request) -> Response:
         description: "invalid_client: the caller did not authenticate."
     """
     db: Database = request.app.state.db
-    ring: KeyRing = request.app.state.keys
     body: dict[str, Any] = {"active": False}
     try:
-        form = await _form(request)
         async with db.unit_of_work() as session:
-            caller = await _authenticate(session, request, form)
-            if "token" not in form:
-                raise InvalidRequestError(description="token is required")
-            found = await _good_token(request, ring, session, form["token"])
+            caller, found = await _caller_and_token(request, session)
     except OAuth2Error as error:
         return _error(error)
     if found is not None and _may_see(caller, found[0]):
@@ -358,14 +366,9 @@ async def revoke_endpoint(request: Request) -> Response:
         description: "invalid_client: the caller did not authenticate."
     """
     db: Database = request.app.state.db
-    ring: KeyRing = request.app.state.keys
     try:
-        form = await _form(request)
         async with db.unit_of_work() as session:
-            caller = await _authenticate(session, request, form)
-            if "token" not in form:
-                raise InvalidRequestError(description="token is required")
-            found = await _good_token(request, ring, session, form["token"])
+            caller, found = await _caller_and_token(request, session)
             if found is not None and _may_see(caller, found[0]):
                 token = found[0]
                 await _revoke(session, db.dialect, token)

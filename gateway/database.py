@@ -39,11 +39,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_driver_autocommit(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event open the transaction, instead of the driver's deferred one.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # A deferred transaction that reads and then writes fails at once with "database is locked"
+    # when another writer (the audit sealer, a CLI command) committed in between: the busy
+    # timeout does not apply to that upgrade. Taking the write lock at BEGIN waits instead.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_engine(settings: Settings, *, autocommit: bool = False) -> AsyncEngine:
     url = settings.database_url
     if is_sqlite(url):
         engine = create_async_engine(url, echo=settings.db_echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if not autocommit:
+            event.listen(engine.sync_engine, "connect", _sqlite_driver_autocommit)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_async_engine(
         url,
@@ -64,12 +79,10 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = create_engine(settings)
-        # Reads outside a unit of work (Context.fetch); SQLite opens no transaction for a SELECT.
-        self.reader = (
-            self.engine
-            if is_sqlite(settings.database_url)
-            else create_engine(settings, autocommit=True)
-        )
+        # Reads outside a unit of work (Context.fetch) and single-statement writes (the audit
+        # record of a read). On SQLite these keep the driver's deferred transactions, so reads
+        # never wait for the write lock that units of work take at BEGIN.
+        self.reader = create_engine(settings, autocommit=True)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
     @property
@@ -95,5 +108,4 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.reader is not self.engine:
-            await self.reader.dispose()
+        await self.reader.dispose()

@@ -43,7 +43,8 @@ def subject_condition(dialect: str, key: str, subject_id: int) -> ColumnElement[
         return exists(
             select(1).select_from(items).where(cast(items.c.value, String) == str(subject_id))
         )
-    raise NotImplementedError(f"subject filters on {dialect}")
+    # lig runs on these two engines only (gateway/database.py); say so rather than guess.
+    raise RuntimeError(f"audit subject filters need SQLite or PostgreSQL, not {dialect}")
 
 
 def audit_event_page(

@@ -20,7 +20,15 @@ _UTC = gateway.models.base.UTCDateTime()
 
 # The columns of an event that its hash covers and that nobody may change once it is stored.
 _CONTENT = (
-    "id", "at", "request_id", "client_id", "agency", "kind", "action", "purpose", "result_count",
+    "id",
+    "at",
+    "request_id",
+    "client_id",
+    "agency",
+    "kind",
+    "action",
+    "purpose",
+    "result_count",
     "outcome",
 )
 _JSON_CONTENT = ("subjects", "fields")
@@ -71,9 +79,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_revoked_tokens_expires_at"), "revoked_tokens", ["expires_at"])
 
     with op.batch_alter_table("audit_events") as batch:
-        batch.add_column(
-            sa.Column("kind", sa.String(16), nullable=False, server_default="CHANGE")
-        )
+        batch.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="CHANGE"))
         batch.add_column(sa.Column("seq", sa.BigInteger(), nullable=True))
         batch.create_unique_constraint(op.f("uq_audit_events_seq"), ["seq"])
     # The sealer's question every few seconds: which events are not sealed yet, in id order. A
@@ -113,10 +119,12 @@ def _append_only_triggers() -> None:
             CREATE FUNCTION audit_events_append_only() RETURNS trigger AS $$
             BEGIN
                 IF TG_OP = 'DELETE' THEN
-                    RAISE EXCEPTION 'audit_events is append-only: event % cannot be deleted', OLD.id;
+                    RAISE EXCEPTION 'audit_events is append-only: event % cannot be deleted',
+                        OLD.id;
                 END IF;
                 IF OLD.hash IS NOT NULL OR {changed} THEN
-                    RAISE EXCEPTION 'audit_events is append-only: event % cannot be changed', OLD.id;
+                    RAISE EXCEPTION 'audit_events is append-only: event % cannot be changed',
+                        OLD.id;
                 END IF;
                 RETURN NEW;
             END
@@ -170,7 +178,9 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION audit_events_append_only()")
     else:
         for name in (
-            "audit_seals_no_delete", "audit_seals_no_change", "audit_events_no_update",
+            "audit_seals_no_delete",
+            "audit_seals_no_change",
+            "audit_events_no_update",
             "audit_events_no_delete",
         ):
             op.execute(f"DROP TRIGGER {name}")
