@@ -229,7 +229,9 @@ class Api:
 
 
 async def _api(url: str) -> AsyncIterator[Api]:
-    app = create_app(Settings(database_url=url))
+    # No background sealing in these tests: an event loop blocked by a CLI subprocess would leave
+    # a sealer's SQLite write lock held. The chain has its own tests (test_audit_chain.py).
+    app = create_app(Settings(database_url=url, audit_seal_interval=3600))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

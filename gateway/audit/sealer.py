@@ -57,6 +57,10 @@ async def seal_pending(db: Database, batch_size: int = 5000) -> int:
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if not await _anything_to_seal(db):
+        # Most rounds find nothing: answer that from a read, without taking the write lock
+        # (on SQLite a write transaction would make every other writer wait).
+        return 0
     total = 0
     while True:
         sealed = await _seal_batch(db, batch_size, advisory_lock=True)
@@ -65,6 +69,12 @@ async def seal_pending(db: Database, batch_size: int = 5000) -> int:
         total += sealed
         if sealed < batch_size:
             return total
+
+
+async def _anything_to_seal(db: Database) -> bool:
+    async with db.reader.connect() as conn:
+        found = await conn.scalar(select(events.c.id).where(events.c.seq.is_(None)).limit(1))
+    return found is not None
 
 
 async def _seal_batch(db: Database, batch_size: int, *, advisory_lock: bool) -> int | None:
@@ -138,6 +148,8 @@ async def run_sealer(db: Database, interval: float) -> None:
     """
     failing = False
     while True:
+        # Wait first: a process starting up has nothing of its own to seal yet.
+        await asyncio.sleep(interval)
         try:
             sealed = await seal_pending(db)
         except Exception as error:
@@ -153,7 +165,6 @@ async def run_sealer(db: Database, interval: float) -> None:
             elif sealed:
                 log.debug("audit sealing: %d events sealed", sealed)
             failing = False
-        await asyncio.sleep(interval)
 
 
 @dataclass(frozen=True, slots=True)
