@@ -15,6 +15,7 @@ from auth import endpoints as oauth
 from auth.keys import KeyRing
 from gateway.audit.sealer import run_sealer
 from gateway.database import Database
+from gateway.http import api_v1
 from gateway.http.graphql import graphql_endpoint
 from gateway.http.health import healthz, readyz
 from gateway.http.metrics import MetricsMiddleware, metrics_endpoint
@@ -31,6 +32,7 @@ def routes() -> list[BaseRoute]:
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/openapi.json", openapi_endpoint, methods=["GET"], include_in_schema=False),
         *oauth.routes(),
+        *api_v1.routes(),
     ]
 
 

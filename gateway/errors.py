@@ -14,7 +14,7 @@ Anything else escaping a request is a bug: it is logged in full and answered gen
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class LigError(Exception):
@@ -26,8 +26,8 @@ class LigError(Exception):
         self.message = message
         self.field = field
 
-    def extensions(self) -> dict[str, str]:
-        ext = {"code": self.code}
+    def extensions(self) -> dict[str, Any]:
+        ext: dict[str, Any] = {"code": self.code}
         if self.field is not None:
             ext["field"] = self.field
         return ext

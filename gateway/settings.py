@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     # keeps it in the database (so every process shares it) and says so at start.
     signing_key_file: str | None = None
 
+    # Pushes (gateway/pushes, /api/v1): a JSON array (REST or GraphQL) holds at most
+    # `push_max_items` items; more go as NDJSON, whose body may be far larger. Bodies are spooled
+    # to a temporary file past `push_spool_memory_bytes`, so a large push never sits in memory.
+    push_max_items: int = Field(default=10_000, ge=1, le=100_000)
+    push_max_json_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    push_max_ndjson_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    push_max_ndjson_items: int = Field(default=2_000_000, ge=1)
+    push_max_line_bytes: int = Field(default=64 * 1024, ge=256, le=16 * 1024 * 1024)
+    push_chunk_size: int = Field(default=1000, ge=1, le=10_000)
+    push_spool_memory_bytes: int = Field(default=1024 * 1024, ge=0)
+    # The largest /graphql request body (a push of `push_max_items` items fits).
+    graphql_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+
     # The audit trail: how often unsealed events are hash-chained (seconds).
     audit_seal_interval: float = Field(default=2.0, gt=0, le=3600)
 

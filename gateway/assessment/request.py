@@ -1,29 +1,15 @@
 """The assessment request of CONTRACT.md, validated strictly, made into a `HouseholdCase`.
 
-Pydantic does the checking (unknown fields, types, ranges); every problem is reported with the
-path of the field it concerns, as `members[0].id_number`, and nothing is guessed: numbers must
-be JSON numbers, booleans JSON booleans, dates ISO 8601 days.
+The field validators (gateway/validation.py) are the ones every request shares.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    ValidationError,
-    model_validator,
-)
+from pydantic import Field, StrictBool, StrictInt, ValidationError, model_validator
 
 from gateway.domain import idnumber
 from gateway.domain.enums import Category, Channel, DisabilityType, LaborCapacity, Relation
@@ -36,60 +22,17 @@ from gateway.domain.rules import (
     Standards,
 )
 from gateway.errors import InvalidInput
+from gateway.validation import (
+    Amount,
+    Day,
+    IdNumber,
+    Positive,
+    RegionCode,
+    Strict,
+    problem,
+)
 
 MAX_MEMBERS = 30
-MAX_AMOUNT = Decimal(10**12)
-CENT = Decimal("0.01")
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_REGION = re.compile(r"\d{6}(\d{6})?")
-
-
-def _number(value: Any) -> Decimal:
-    # bool is an int in Python; a JSON true is not a sum of money.
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError("must be a number")
-    amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    if not amount.is_finite():
-        raise ValueError("must be a finite number")
-    if abs(amount) > MAX_AMOUNT:
-        raise ValueError(f"must not exceed {MAX_AMOUNT}")
-    # Yuan to the fen, m² to the hundredth: what is stored, and what keeps every comparison
-    # exact (a per-capita figure is then never within rounding distance of a limit).
-    if amount != amount.quantize(CENT):
-        raise ValueError("at most two decimal places")
-    return amount
-
-
-def _day(value: Any) -> date:
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
-        raise ValueError("must be a date as YYYY-MM-DD")
-    return date.fromisoformat(value)
-
-
-def _id_number(value: str) -> str:
-    try:
-        return idnumber.validate(value)
-    except idnumber.IdNumberError as error:
-        raise ValueError(str(error)) from None
-
-
-def _region(value: str) -> str:
-    if not _REGION.fullmatch(value):
-        raise ValueError("must be a 6- or 12-digit administrative division code")
-    return value.ljust(12, "0")
-
-
-Amount = Annotated[Decimal, BeforeValidator(_number), Field(ge=0, le=10**12)]
-Positive = Annotated[Decimal, BeforeValidator(_number), Field(gt=0, le=10**12)]
-Day = Annotated[date, BeforeValidator(_day)]
-
-
-class Strict(BaseModel):
-    # Not strict as a whole (enums come as strings); booleans, integers, numbers and dates are
-    # strict through their own types and validators above.
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class StandardsIn(Strict):
@@ -101,7 +44,7 @@ class StandardsIn(Strict):
 
 
 class MemberIn(Strict):
-    id_number: Annotated[str, AfterValidator(_id_number)]
+    id_number: IdNumber
     relation: Relation
     labor_capacity: LaborCapacity
     disability_type: DisabilityType | None = None
@@ -149,7 +92,7 @@ class ConductIn(Strict):
 
 class AssessmentRequest(Strict):
     as_of: Day
-    region_code: Annotated[str, AfterValidator(_region)]
+    region_code: RegionCode
     standards: StandardsIn = Field(default_factory=StandardsIn)
     current_category: Literal["NONE", "DIBAO", "TEKUN", "LEGACY_LOW_INCOME"] = "NONE"
     legacy_recognised_on: Day | None = None
@@ -194,30 +137,6 @@ class AssessmentRequest(Strict):
         given = self.standards.model_dump()
         provenance = {name: "request" for name, value in given.items() if value is not None}
         return Standards(**given, provenance=provenance)
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
-def problem(error: Mapping[str, Any]) -> tuple[str, str]:
-    loc = tuple(error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    # Cross-field checks name their field at the start of the message ("members: …").
-    field, sep, rest = message.partition(": ")
-    if sep and re.fullmatch(r"[a-z_]+", field):
-        loc, message = (*loc, field), rest
-    kind = error.get("type")
-    if kind == "extra_forbidden":
-        message = "unknown field"
-    elif kind == "missing":
-        message = "required"
-    elif kind == "literal_error" or kind == "enum":
-        message = f"must be one of {error.get('ctx', {}).get('expected', '')}".strip()
-    return _path(loc) or "request", message
 
 
 def parse_request(payload: Any) -> AssessmentRequest:

@@ -18,6 +18,7 @@ from gateway.demo.vocabulary import FAMILY_NAMES, GIVEN_CHARS, STREETS, VILLAGE_
 from gateway.domain import idnumber
 from gateway.domain.enums import (
     AssistanceKind,
+    AssistanceSubject,
     Category,
     Channel,
     DisabilityType,
@@ -520,6 +521,7 @@ class DemoCounty:
                 )
         if rng.random() < 0.05:
             records.append((AssistanceKind.TEMPORARY, Decimal(rng.randint(500, 5000)), None))
+        head = next((p for r, p in members if r == Relation.SELF), members[0][1])
         for kind, amount, subject in records:
             agency = AGENCY_FOR_KIND[kind]
             rid = self._id("assistance_records")
@@ -533,6 +535,10 @@ class DemoCounty:
                     "revision": 1,
                     "is_current": True,
                     "kind": kind,
+                    "id_number": (subject or head)["id_number"],
+                    "applies_to": AssistanceSubject.PERSON
+                    if subject
+                    else AssistanceSubject.HOUSEHOLD,
                     "household_id": hid,
                     "person_id": subject["id"] if subject else None,
                     "amount": amount,
@@ -572,6 +578,8 @@ class DemoCounty:
                     "kind": kind,
                     "agency_code": agency,
                     "agency_event_id": f"EV-{agency[:3].upper()}-{eid:09d}",
+                    "revision": 1,
+                    "is_current": True,
                     "id_number": person["id_number"],
                     "person_id": person["id"],
                     "household_id": hid,
@@ -628,11 +636,13 @@ class DemoCounty:
                     "kind": EventKind.HOSPITAL_SETTLEMENT,
                     "agency_code": "medical-security",
                     "agency_event_id": f"EV-MED-U{eid:09d}",
+                    "revision": 1,
+                    "is_current": True,
                     "id_number": self._id_number(born, rng.random() < 0.5),
                     "person_id": None,
                     "household_id": None,
                     "occurred_on": DEMO_DATE - timedelta(days=rng.randint(1, 60)),
-                    "details": {"out_of_pocket": str(rng.randint(2000, 60000))},
+                    "details": {"out_of_pocket": f"{rng.randint(2000, 60000)}.00"},
                     "source": RecordSource.DEMO,
                     "received_at": DEMO_TIME,
                     "received_by": DEMO_USER,
@@ -646,29 +656,36 @@ class DemoCounty:
             return (
                 EventKind.HOSPITAL_SETTLEMENT,
                 "medical-security",
-                {"out_of_pocket": str(rng.randint(800, 80000)), "days": rng.randint(2, 40)},
+                {"out_of_pocket": f"{rng.randint(800, 80000)}.00", "days": rng.randint(2, 40)},
             )
         if roll < 0.6 and person["student_stage"] != StudentStage.NONE:
             return (
                 EventKind.SCHOOL_ENROLMENT,
                 "education",
-                {"stage": person["student_stage"].value, "fees": str(rng.randint(0, 9000))},
+                {"stage": person["student_stage"].value, "fees": f"{rng.randint(0, 9000)}.00"},
             )
         if roll < 0.7:
             return (
                 EventKind.VEHICLE_REGISTERED,
                 "public-security",
-                {"value": str(rng.randint(20000, 180000))},
+                {"value": f"{rng.randint(20000, 180000)}.00"},
             )
         if roll < 0.8:
             return (
                 EventKind.DISABILITY_CERTIFIED,
                 "disabled-federation",
-                {"type": rng.choice(list(DisabilityType)).value, "grade": rng.randint(1, 4)},
+                {
+                    "disability_type": rng.choice(list(DisabilityType)).value,
+                    "disability_grade": rng.randint(1, 4),
+                },
             )
         if roll < 0.9:
             return (EventKind.UNEMPLOYMENT_REGISTERED, "hr-social-security", {})
-        return (EventKind.DISASTER_LOSS, "emergency", {"loss": str(rng.randint(1000, 50000))})
+        return (
+            EventKind.DISASTER_LOSS,
+            "emergency",
+            {"amount": f"{rng.randint(1000, 50000)}.00", "cause": "NATURAL_DISASTER"},
+        )
 
     def _warning(
         self,

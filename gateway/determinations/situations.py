@@ -13,12 +13,13 @@ from typing import Any
 from pydantic import Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.assessment.request import Amount, AssetsIn, ConductIn, Day, RigidIn, Strict, problem
+from gateway.assessment.request import AssetsIn, ConductIn, RigidIn
 from gateway.audit import record_change
 from gateway.domain.enums import SituationSource
 from gateway.errors import InvalidInput, NotFound
 from gateway.models import EconomicSituation, Household
 from gateway.principal import Principal
+from gateway.validation import Amount, Day, Strict, problem
 
 
 class SituationIn(Strict):

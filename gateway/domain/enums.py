@@ -107,6 +107,13 @@ class AssistanceKind(StrEnum):
     CHARITY = "CHARITY"
 
 
+class AssistanceSubject(StrEnum):
+    """Whom an assistance record is for: the person it names, or that person's household."""
+
+    PERSON = "PERSON"
+    HOUSEHOLD = "HOUSEHOLD"
+
+
 class EventKind(StrEnum):
     """The normalised vocabulary of monitoring events, whatever the source."""
 
@@ -124,6 +131,44 @@ class EventKind(StrEnum):
     FIRE_INCIDENT = "FIRE_INCIDENT"
     DISASTER_LOSS = "DISASTER_LOSS"
     REGISTRATION_CHANGED = "REGISTRATION_CHANGED"
+
+
+class PropertyKind(StrEnum):
+    """What a property registration is for (不动产登记的用途)."""
+
+    HOUSE = "HOUSE"  # 住宅
+    SHOP = "SHOP"  # 商铺
+    OFFICE = "OFFICE"  # 办公
+    FACTORY = "FACTORY"  # 厂房、仓储
+    PARKING = "PARKING"  # 车位、车库
+    OTHER = "OTHER"
+
+
+class LossCause(StrEnum):
+    NATURAL_DISASTER = "NATURAL_DISASTER"  # 自然灾害
+    ACCIDENT = "ACCIDENT"  # 意外事故
+
+
+class PushKind(StrEnum):
+    """What an agency pushes: the assistance it delivered, or what it observed."""
+
+    ASSISTANCE_RECORDS = "ASSISTANCE_RECORDS"
+    EVENTS = "EVENTS"
+
+
+class PushOutcome(StrEnum):
+    """What became of one item of a pushed batch."""
+
+    ACCEPTED = "ACCEPTED"  # stored
+    DUPLICATE = "DUPLICATE"  # the same record id and revision, same content, already stored
+    REJECTED = "REJECTED"  # invalid, or a different content under a stored revision
+
+
+class PushTransport(StrEnum):
+    GRAPHQL = "GRAPHQL"
+    JSON = "JSON"  # POST /api/v1/… with a JSON array
+    NDJSON = "NDJSON"  # POST /api/v1/… with newline-delimited JSON
+    FEED = "FEED"  # pulled from an agency feed by the gateway
 
 
 class RecordSource(StrEnum):

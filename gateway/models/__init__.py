@@ -10,6 +10,7 @@ from gateway.models.event import MonitoringEvent
 from gateway.models.household import Household, HouseholdVersion, Membership
 from gateway.models.oauth import OAuthClient, RevokedToken, SigningKey
 from gateway.models.person import Person
+from gateway.models.push import PushReceipt, PushReceiptItem
 from gateway.models.region import Region
 from gateway.models.standard import RegionalStandard
 from gateway.models.warning import WarningAssignment, WarningRecord, WarningTransition
@@ -28,6 +29,8 @@ __all__ = [
     "MonitoringEvent",
     "OAuthClient",
     "Person",
+    "PushReceipt",
+    "PushReceiptItem",
     "Region",
     "RegionalStandard",
     "RevokedToken",

@@ -1,0 +1,1 @@
+"""Agencies push assistance records and monitoring events: validated, idempotent, in bulk."""

@@ -1,0 +1,121 @@
+"""Reading receipts back: the batch's counts, then each item's outcome in index order.
+
+An agency reads the receipts of its own batches (civil affairs reads all), and only of the kinds
+its scopes let it push. Items are read in pages by index, so a receipt of a million items
+streams in constant memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Row, literal, null, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.database import AnySelect, Database
+from gateway.domain.enums import PushKind, PushOutcome
+from gateway.models import PushReceipt, PushReceiptItem
+from gateway.principal import Principal
+from gateway.pushes.ingest import TARGETS
+
+# The scope that pushes each kind, and so also reads its receipts.
+PUSH_SCOPE = {PushKind.ASSISTANCE_RECORDS: "assistance:write", PushKind.EVENTS: "feed:push"}
+ITEMS_PAGE = 5000
+
+
+def may_read(principal: Principal, receipt: Row[Any] | PushReceipt) -> bool:
+    return PUSH_SCOPE[PushKind(receipt.kind)] in principal.scopes and (
+        principal.sees_every_agency or receipt.agency_code == principal.agency
+    )
+
+
+async def find_receipt(conn: AsyncConnection, principal: Principal, receipt_id: str) -> Any:
+    """The receipt row if it exists and the principal may read it, else None (never says
+    which: another agency's receipt ids are not confirmed)."""
+    if not (0 < len(receipt_id) <= 32):
+        return None
+    row = (
+        await conn.execute(select(PushReceipt.__table__).where(PushReceipt.id == receipt_id))
+    ).first()
+    return row if row is not None and may_read(principal, row) else None
+
+
+def header(receipt: Any) -> dict[str, Any]:
+    """The receipt without its items, as both transports show it (snake_case)."""
+    return {
+        "id": receipt.id,
+        "kind": PushKind(receipt.kind).value,
+        "agency": receipt.agency_code,
+        "transport": receipt.transport,
+        "idempotency_key": receipt.idempotency_key,
+        "all_or_nothing": bool(receipt.all_or_nothing),
+        "received_at": receipt.received_at.isoformat(),
+        "counts": {
+            "received": receipt.received,
+            "accepted": receipt.accepted,
+            "duplicate": receipt.duplicate,
+            "rejected": receipt.rejected,
+        },
+    }
+
+
+def items_query(
+    receipt: Any, *, after: int, limit: int, outcome: PushOutcome | None = None
+) -> AnySelect:
+    """One page of item outcomes after index `after`: the stored rows of the accepted items and
+    the receipt's own rows for the others, merged in index order."""
+    target = TARGETS[PushKind(receipt.kind)]
+    table = target.table
+    others = select(
+        PushReceiptItem.item_index.label("item_index"),
+        PushReceiptItem.outcome.label("outcome"),
+        PushReceiptItem.item_key.label("item_key"),
+        PushReceiptItem.revision.label("revision"),
+        PushReceiptItem.errors.label("errors"),
+    ).where(PushReceiptItem.receipt_id == receipt.id, PushReceiptItem.item_index > after)
+    accepted = select(
+        table.c.receipt_index,
+        literal(PushOutcome.ACCEPTED.value),
+        target.key_column,
+        table.c.revision,
+        null(),
+    ).where(table.c.receipt_id == receipt.id, table.c.receipt_index > after)
+    if outcome == PushOutcome.ACCEPTED:
+        parts = [accepted]
+    elif outcome is not None:
+        parts = [others.where(PushReceiptItem.outcome == outcome)]
+    else:
+        parts = [others, accepted]
+    # The receipt's own rows come first in the union: their column types (JSON errors) apply.
+    merged = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    return select(merged).order_by(merged.c[0]).limit(limit)
+
+
+def item_json(receipt: Any, row: Any) -> dict[str, Any]:
+    key_field = TARGETS[PushKind(receipt.kind)].key_field
+    item: dict[str, Any] = {
+        "index": row[0],
+        "outcome": str(row[1]),
+        key_field: row[2],
+        "revision": row[3],
+    }
+    if row[4]:
+        item["errors"] = row[4]
+    return item
+
+
+async def iter_items(
+    db: Database, receipt: Any, *, outcome: PushOutcome | None = None, page: int = ITEMS_PAGE
+) -> AsyncIterator[dict[str, Any]]:
+    after = -1
+    while True:
+        async with db.reader.connect() as conn:
+            rows = (
+                await conn.execute(items_query(receipt, after=after, limit=page, outcome=outcome))
+            ).all()
+        for row in rows:
+            yield item_json(receipt, row)
+        if len(rows) < page:
+            return
+        after = rows[-1][0]

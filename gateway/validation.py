@@ -1,0 +1,101 @@
+"""Field validators shared by every request the gateway reads (assessments, situations, pushes).
+
+Pydantic does the checking (unknown fields, types, ranges); every problem is reported with the
+path of the field it concerns, as `members[0].id_number`, and nothing is guessed: numbers must
+be JSON numbers (or exact decimals), booleans JSON booleans, dates ISO 8601 days.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from gateway.domain import idnumber
+
+MAX_AMOUNT = Decimal(10**12)
+CENT = Decimal("0.01")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_REGION = re.compile(r"\d{6}(\d{6})?")
+
+
+def number(value: Any) -> Decimal:
+    # bool is an int in Python; a JSON true is not a sum of money.
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a number")
+    amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    if abs(amount) > MAX_AMOUNT:
+        raise ValueError(f"must not exceed {MAX_AMOUNT}")
+    # Yuan to the fen, m² to the hundredth: what is stored, and what keeps every comparison
+    # exact (a per-capita figure is then never within rounding distance of a limit).
+    if amount != amount.quantize(CENT):
+        raise ValueError("at most two decimal places")
+    return amount
+
+
+def day(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return date.fromisoformat(value)
+
+
+def id_number(value: str) -> str:
+    try:
+        return idnumber.validate(value)
+    except idnumber.IdNumberError as error:
+        raise ValueError(str(error)) from None
+
+
+def region(value: str) -> str:
+    if not _REGION.fullmatch(value):
+        raise ValueError("must be a 6- or 12-digit administrative division code")
+    return value.ljust(12, "0")
+
+
+Amount = Annotated[Decimal, BeforeValidator(number), Field(ge=0, le=10**12)]
+Positive = Annotated[Decimal, BeforeValidator(number), Field(gt=0, le=10**12)]
+Day = Annotated[date, BeforeValidator(day)]
+
+
+class Strict(BaseModel):
+    # Not strict as a whole (enums come as strings); booleans, integers, numbers and dates are
+    # strict through their own types and validators above.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+IdNumber = Annotated[str, AfterValidator(id_number)]
+RegionCode = Annotated[str, AfterValidator(region)]
+
+
+def path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as the caller wrote it: `members[0].id_number`."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def problem(error: Mapping[str, Any], whole: str = "request") -> tuple[str, str]:
+    """(field, reason) of one pydantic error; `whole` names the object when no field is."""
+    loc = tuple(error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    # Cross-field checks name their field at the start of the message ("members: …").
+    field, sep, rest = message.partition(": ")
+    if sep and re.fullmatch(r"[a-z_]+", field):
+        loc, message = (*loc, field), rest
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind == "missing":
+        message = "required"
+    elif kind == "literal_error" or kind == "enum":
+        message = f"must be one of {error.get('ctx', {}).get('expected', '')}".strip()
+    return path(loc) or whole, message
