@@ -55,6 +55,10 @@ FIELDS: dict[str, Rule] = {
     "Mutation.assessHousehold": needs("admin"),
     "Mutation.recordEconomicSituation": needs(FINANCE),
     "Mutation.setStandard": needs("admin"),
+    "Mutation.pushAssistanceRecords": needs("assistance:write"),
+    "Mutation.pushEvents": needs("feed:push"),
+    "Query.pushReceipt": either("assistance:write", "feed:push"),
+    "Query.assistanceRecords": needs("assistance:read"),
     # Personal data: contact details, birth date, national ids, what agencies observed.
     "Household.address": needs(PII),
     "Household.phone": needs(PII),
@@ -78,6 +82,7 @@ MASKED: dict[str, tuple[str, Callable[[str], str]]] = {
     "Person.idNumber": (PII, mask_id_number),
     "Person.name": (PII, mask_name),
     "AssistanceRecord.personIdNumber": (PII, mask_id_number),
+    "AssistanceRecord.idNumber": (PII, mask_id_number),
     "MonitoringEvent.idNumber": (PII, mask_id_number),
 }
 
@@ -91,6 +96,7 @@ PERSONAL_OPERATIONS = frozenset(
         "Query.person",
         "Query.reviewsDue",
         "Query.auditEvents",
+        "Query.assistanceRecords",
         "Mutation.assessHousehold",
         "Mutation.recordEconomicSituation",
     }

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from gateway.domain import idnumber
 
@@ -60,9 +60,29 @@ def region(value: str) -> str:
     return value.ljust(12, "0")
 
 
-Amount = Annotated[Decimal, BeforeValidator(number), Field(ge=0, le=10**12)]
-Positive = Annotated[Decimal, BeforeValidator(number), Field(gt=0, le=10**12)]
-Day = Annotated[date, BeforeValidator(day)]
+# What the OpenAPI document says of each (gateway/http/openapi.py): the checks above, as far as
+# JSON Schema can say them. The validators stay the authority; these only describe them.
+_TWO_DECIMALS = "A JSON number with at most two decimal places."
+_AMOUNT_SCHEMA = {"type": "number", "minimum": 0, "maximum": int(MAX_AMOUNT)}
+_POSITIVE_SCHEMA = {"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(number),
+    Field(ge=0, le=10**12),
+    WithJsonSchema({**_AMOUNT_SCHEMA, "description": _TWO_DECIMALS}),
+]
+Positive = Annotated[
+    Decimal,
+    BeforeValidator(number),
+    Field(gt=0, le=10**12),
+    WithJsonSchema({**_POSITIVE_SCHEMA, "description": _TWO_DECIMALS}),
+]
+Day = Annotated[
+    date,
+    BeforeValidator(day),
+    WithJsonSchema({"type": "string", "format": "date", "description": "An ISO 8601 day."}),
+]
 
 
 class Strict(BaseModel):
@@ -71,8 +91,29 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-IdNumber = Annotated[str, AfterValidator(id_number)]
-RegionCode = Annotated[str, AfterValidator(region)]
+IdNumber = Annotated[
+    str,
+    AfterValidator(id_number),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[0-9]{17}[0-9Xx]$",
+            "description": "A resident identity number (GB 11643): 17 digits, the 7th to the "
+            "14th a valid birth date (YYYYMMDD), then the ISO 7064 MOD 11-2 check character.",
+        }
+    ),
+]
+RegionCode = Annotated[
+    str,
+    AfterValidator(region),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[0-9]{6}([0-9]{6})?$",
+            "description": "A 6- or 12-digit administrative division code.",
+        }
+    ),
+]
 
 
 def path(loc: tuple[int | str, ...]) -> str:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import fields, is_dataclass
 from datetime import date
-from enum import Enum
-from typing import Any
 
 import strawberry
 
@@ -28,6 +24,7 @@ from gateway.standards import (
 )
 from resolvers import rows
 from resolvers.households import household_id_argument
+from resolvers.inputs import camel, plain
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
 from schema import assessment as a
@@ -38,26 +35,8 @@ def _ctx(info: strawberry.Info) -> Context:
     return info.context  # type: ignore[no-any-return]
 
 
-def _plain(value: Any) -> Any:
-    """A strawberry input as the JSON-like request `lig assess` reads."""
-    if is_dataclass(value) and not isinstance(value, type):
-        out = {}
-        for f in fields(value):
-            item = getattr(value, f.name)
-            # Left out when not sent; an explicit null goes on, to be judged as `lig assess`
-            # judges it.
-            if item is not strawberry.UNSET:
-                out[f.name] = _plain(item)
-        return out
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
 def _camel(path: str) -> str:
-    return "input." + re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path)
+    return "input." + camel(path)
 
 
 def _in_graphql_terms(error: InvalidInput) -> InvalidInput:
@@ -67,7 +46,7 @@ def _in_graphql_terms(error: InvalidInput) -> InvalidInput:
 async def assess(info: strawberry.Info, input: a.AssessmentInput) -> a.Assessment:
     ctx = _ctx(info)
     try:
-        request = parse_request(_plain(input))
+        request = parse_request(plain(input))
     except InvalidInput as error:
         raise _in_graphql_terms(error) from None
     async with ctx.db.sessions() as session:
@@ -170,7 +149,7 @@ async def record_economic_situation(
     try:
         async with ctx.db.unit_of_work() as session:
             row = await record_situation(
-                session, ctx.principal, hid, _plain(input), request_id=ctx.request_id
+                session, ctx.principal, hid, plain(input), request_id=ctx.request_id
             )
     except InvalidInput as error:
         raise _in_graphql_terms(error) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.domain.enums import AssistanceSubject
 from schema import types as t
 
 
@@ -80,11 +81,14 @@ def assistance_record(row: Any) -> t.AssistanceRecord:
         agency=row.agency_code,
         agency_record_id=row.agency_record_id,
         revision=row.revision,
+        current=row.is_current,
         kind=row.kind,
+        applies_to=row.applies_to,
         amount=row.amount,
         period_start=row.period_start,
         period_end=row.period_end,
-        person_id_number=row.person_id_number,
+        id_number=row.id_number,
+        person_id_number=row.id_number if row.applies_to == AssistanceSubject.PERSON else None,
         notes=row.notes,
         source=row.source,
         received_at=row.received_at,
@@ -97,6 +101,8 @@ def event(row: Any) -> t.MonitoringEvent:
         kind=row.kind,
         agency=row.agency_code,
         agency_event_id=row.agency_event_id,
+        revision=row.revision,
+        current=row.is_current,
         id_number=row.id_number,
         occurred_on=row.occurred_on,
         details=row.details,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import assessment as resolvers
+from resolvers import push as push_resolvers
 from schema import assessment as a
+from schema import push as p
 from schema import types as t
 
 
@@ -32,5 +34,22 @@ class Mutation:
         description=(
             "Set a regional figure from a day on (audited). An existing figure for the same "
             "region, figure and day is replaced only with `replace: true`."
+        ),
+    )
+    push_assistance_records: p.PushReceipt = strawberry.field(
+        resolver=push_resolvers.push_assistance_records,
+        description=(
+            "Store assistance your agency delivered: up to 10,000 items, each judged on its "
+            "own (ACCEPTED, DUPLICATE, REJECTED with field and reason) unless `allOrNothing`. "
+            "Send an `idempotencyKey`: the same key again answers the first receipt and stores "
+            "nothing. The same as POST /api/v1/assistance-records."
+        ),
+    )
+    push_events: p.PushReceipt = strawberry.field(
+        resolver=push_resolvers.push_events,
+        description=(
+            "Store monitoring events your agency observed (as pushAssistanceRecords). Events "
+            "about people not in the database are kept for later matching. The same as "
+            "POST /api/v1/events."
         ),
     )

@@ -9,8 +9,10 @@ from resolvers import audit as audit_resolvers
 from resolvers import caller as caller_resolvers
 from resolvers import eligibility as eligibility_resolvers
 from resolvers import households as household_resolvers
+from resolvers import push as push_resolvers
 from schema import assessment as a
 from schema import audit as audit_types
+from schema import push as p
 from schema import types as t
 
 
@@ -54,6 +56,18 @@ class Query:
             "MARGINAL, EXPENDITURE and LEGACY_LOW_INCOME households whose yearly review "
             "falls before `before`, in id order."
         ),
+    )
+    assistance_records: t.Connection[t.AssistanceRecord] = strawberry.field(
+        resolver=push_resolvers.assistance_records,
+        description=(
+            "Assistance records, newest first: your agency's own (civil affairs: every "
+            "agency's, or `agency`'s). Latest revisions only unless `includeRevisions`; "
+            "`agencyRecordId` and `idNumber` narrow the list."
+        ),
+    )
+    push_receipt: p.PushReceipt | None = strawberry.field(
+        resolver=push_resolvers.push_receipt,
+        description="The receipt of a batch your agency pushed (civil affairs: any batch).",
     )
     audit_events: t.Connection[audit_types.AuditEvent] = strawberry.field(
         resolver=audit_resolvers.audit_events,

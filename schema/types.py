@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from gateway.domain import idnumber
 from gateway.domain.enums import (
     AssistanceKind,
+    AssistanceSubject,
     Category,
     Channel,
     DisabilityType,
@@ -141,11 +142,18 @@ class AssistanceRecord:
     agency: str
     agency_record_id: str
     revision: int
+    current: bool = strawberry.field(description="Whether this is the record's latest revision.")
     kind: AssistanceKind
+    applies_to: AssistanceSubject
     amount: Money
     period_start: date
     period_end: date | None
-    person_id_number: str | None
+    id_number: str = strawberry.field(
+        description="The person the record names (for a household's record, its applicant)."
+    )
+    person_id_number: str | None = strawberry.field(
+        description="The member the record is for; null for a household's record."
+    )
     notes: str | None
     source: RecordSource
     received_at: datetime
@@ -157,6 +165,8 @@ class MonitoringEvent:
     kind: EventKind
     agency: str
     agency_event_id: str
+    revision: int
+    current: bool = strawberry.field(description="Whether this is the event's latest revision.")
     id_number: str
     occurred_on: date
     details: JSON
@@ -250,11 +260,21 @@ class Household:
         loaders = _ctx(info).loaders
         return await loaders.page("records", self.db_id, first, after, include_revisions)  # type: ignore[no-any-return]
 
-    @strawberry.field(description="Monitoring events about members, newest first.")
+    @strawberry.field(
+        description=(
+            "Monitoring events about members, newest first; latest revisions only unless "
+            "`includeRevisions`."
+        )
+    )
     async def events(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        include_revisions: bool = False,
     ) -> Connection[MonitoringEvent]:
-        return await _ctx(info).loaders.page("events", self.db_id, first, after)  # type: ignore[no-any-return]
+        loaders = _ctx(info).loaders
+        return await loaders.page("events", self.db_id, first, after, include_revisions)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Warnings about the household, newest first.")
     async def warnings(

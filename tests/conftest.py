@@ -228,10 +228,11 @@ class Api:
         return Api(self.client, self.app, headers)
 
 
-async def _api(url: str) -> AsyncIterator[Api]:
+async def _api(url: str, **settings: Any) -> AsyncIterator[Api]:
+    """The app on `url` (with any settings overridden) as a civil-affairs client."""
     # No background sealing in these tests: an event loop blocked by a CLI subprocess would leave
     # a sealer's SQLite write lock held. The chain has its own tests (test_audit_chain.py).
-    app = create_app(Settings(database_url=url, audit_seal_interval=3600))
+    app = create_app(Settings(database_url=url, audit_seal_interval=3600, **settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

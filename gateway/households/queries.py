@@ -182,20 +182,13 @@ class ChildList:
             return [Membership.left_on.is_(None)]
         if self.entity is AssistanceRecord and not flag:
             return [AssistanceRecord.is_current.is_(True)]
+        if self.entity is MonitoringEvent and not flag:
+            return [MonitoringEvent.is_current.is_(True)]
         return []
 
     def joined_columns(self) -> list[ColumnElement[object]]:
         if self.entity is Membership:
             return [c.label(f"person__{c.name}") for c in persons.c]
-        if self.entity is AssistanceRecord:
-            # The person's ID number, for records about one member.
-            id_number = (
-                select(Person.id_number)
-                .where(Person.id == AssistanceRecord.person_id)
-                .scalar_subquery()
-                .label("person_id_number")
-            )
-            return [id_number]
         return []
 
 

@@ -9,7 +9,6 @@ line by line. Errors are RFC 9457 problem details naming the field.
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
@@ -28,7 +27,15 @@ from gateway.domain.enums import PushKind, PushOutcome, PushTransport
 from gateway.errors import Unauthenticated
 from gateway.http.responses import problem, request_id
 from gateway.principal import Principal
-from gateway.pushes.ingest import Batch, BatchRefused, KeyReused, Unreadable, store_batch
+from gateway.pushes.ingest import (
+    IDEMPOTENCY_KEY,
+    KEY_RULE,
+    Batch,
+    BatchRefused,
+    KeyReused,
+    Unreadable,
+    store_batch,
+)
 from gateway.pushes.receipts import PUSH_SCOPE, find_receipt, header, iter_items
 from gateway.settings import Settings
 
@@ -36,8 +43,6 @@ log = logging.getLogger("lig.api")
 
 JSON_TYPES = frozenset({"application/json"})
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl"})
-# RFC 9110 token-ish: printable ASCII without spaces, as UUIDs and ULIDs are.
-IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")
 PROBLEM = "urn:lig:problem:"
 
 
@@ -102,7 +107,7 @@ def _options(request: Request, rid: str) -> tuple[str | None, bool]:
                 400,
                 "Bad Request",
                 "Idempotency-Key",
-                "1 to 255 printable ASCII characters without spaces (a UUID is a good key)",
+                KEY_RULE,
                 rid,
             )
         )
@@ -182,7 +187,7 @@ def _json_items(spool: IO[bytes], settings: Settings, rid: str) -> list[Any]:
     return items
 
 
-def _ndjson_items(spool: IO[bytes], settings: Settings) -> Iterator[Any]:
+def _ndjson_items(spool: IO[bytes], settings: Settings, rid: str) -> Iterator[Any]:
     """One item per non-blank line; a line that is not JSON, or too long, is an Unreadable
     item (rejected on its own), never the end of the batch."""
     limit = settings.push_max_line_bytes
@@ -208,6 +213,7 @@ def _ndjson_items(spool: IO[bytes], settings: Settings) -> Iterator[Any]:
                     "Content Too Large",
                     f"more than {settings.push_max_ndjson_items} items in one batch",
                     type=PROBLEM + "content-too-large",
+                    request_id=rid,
                 )
             )
         yield item
@@ -232,7 +238,7 @@ async def _push(request: Request, kind: PushKind) -> Response:
         items = (
             _json_items(spool, settings, rid)
             if transport == PushTransport.JSON
-            else _ndjson_items(spool, settings)
+            else _ndjson_items(spool, settings, rid)
         )
         batch = Batch(kind, transport, key, all_or_nothing)
         async with db.unit_of_work() as session:
@@ -250,7 +256,7 @@ async def _push(request: Request, kind: PushKind) -> Response:
         return refusal.response
     except ClientDisconnect:
         log.info("client went away during a push [request %s]; nothing stored", rid)
-        return Response(status_code=400)
+        return Response(status_code=400, headers={"x-request-id": rid})
     except BatchRefused as refused:
         return problem(
             422,
@@ -340,10 +346,10 @@ async def push_assistance_records(request: Request) -> Response:
         application/json:
           schema: {$ref: '#/components/schemas/AssistanceRecordBatch'}
           example:
-            - {agency_record_id: YB-2026-000123, kind: MEDICAL, id_number: '32068119800101123X',
+            - {agency_record_id: YB-2026-000123, kind: MEDICAL, id_number: '320681198001011230',
                amount: 1250.5, date: '2026-11-02', notes: 'inpatient, second tier'}
             - {agency_record_id: YB-2026-000124, revision: 2, kind: MEDICAL,
-               id_number: '320681201003070016', applies_to: PERSON, amount: 300,
+               id_number: '32068120100307001X', applies_to: PERSON, amount: 300,
                period_start: '2026-10-01', period_end: '2026-10-31'}
         application/x-ndjson:
           schema: {type: string, description: 'One AssistanceRecord object per line.'}
@@ -399,10 +405,10 @@ async def push_events(request: Request) -> Response:
           schema: {$ref: '#/components/schemas/EventBatch'}
           example:
             - {agency_event_id: HOSP-88-2026-7781, kind: HOSPITAL_SETTLEMENT,
-               id_number: '32068119800101123X', occurred_on: '2026-11-01',
+               id_number: '320681198001011230', occurred_on: '2026-11-01',
                details: {out_of_pocket: 18250, total_cost: 60200, days: 12}}
             - {agency_event_id: DPF-2026-0042, kind: DISABILITY_CERTIFIED,
-               id_number: '320681201003070016', occurred_on: '2026-10-20',
+               id_number: '32068120100307001X', occurred_on: '2026-10-20',
                details: {disability_type: PHYSICAL, disability_grade: 2}}
         application/x-ndjson:
           schema: {type: string, description: 'One Event object per line.'}
@@ -451,6 +457,7 @@ async def get_receipt(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/Receipt'}
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
+      403: {$ref: '#/components/responses/Forbidden'}
       404: {$ref: '#/components/responses/NotFound'}
     """
     rid = request_id(request)

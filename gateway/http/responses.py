@@ -22,7 +22,13 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
     if detail is not None:
         body["detail"] = detail
     body.update(extra)
-    return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json")
+    response = Response(
+        orjson.dumps(body), status_code=status, media_type="application/problem+json"
+    )
+    if isinstance(extra.get("request_id"), str):
+        # The same id as in the logs and the audit trail, as every other answer carries it.
+        response.headers["x-request-id"] = extra["request_id"]
+    return response
 
 
 def request_id(request: Request) -> str:

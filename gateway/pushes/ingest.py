@@ -20,6 +20,7 @@ Exactly once:
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator
@@ -60,6 +61,9 @@ from gateway.pushes.items import (
 )
 
 CHUNK = 1000
+# What an Idempotency-Key may be: printable ASCII without spaces, as UUIDs and ULIDs are.
+IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")
+KEY_RULE = "1 to 255 printable ASCII characters without spaces (a UUID is a good key)"
 # How many rejections an all-or-nothing refusal lists (the count is always complete).
 MAX_LISTED_REJECTIONS = 1000
 # pg_advisory_xact_lock(class, key): the class keeps these apart from other advisory locks.

@@ -18,7 +18,15 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import Field, StrictBool, StrictInt, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from gateway.domain.enums import (
     AssistanceKind,
@@ -155,10 +163,25 @@ class PropertyRegistered(Strict):
     residential: StrictBool
 
 
+_CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
+
+
+def _credit_code(value: str) -> str:
+    if not _CREDIT_CODE.fullmatch(value):
+        raise ValueError("must be an 18-character unified social credit code (统一社会信用代码)")
+    return value
+
+
 class CapitalSubscribed(Strict):
     amount: Amount
-    # 统一社会信用代码 of the market entity, 18 characters.
-    entity_credit_code: Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")] | None = None
+    entity_credit_code: (
+        Annotated[
+            str,
+            AfterValidator(_credit_code),
+            WithJsonSchema({"type": "string", "pattern": f"^{_CREDIT_CODE.pattern}$"}),
+        ]
+        | None
+    ) = None
 
 
 class FireIncident(Strict):

@@ -7,7 +7,7 @@ streams in constant memory.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy import Row, literal, null, select, union_all
@@ -30,15 +30,18 @@ def may_read(principal: Principal, receipt: Row[Any] | PushReceipt) -> bool:
     )
 
 
-async def find_receipt(conn: AsyncConnection, principal: Principal, receipt_id: str) -> Any:
-    """The receipt row if it exists and the principal may read it, else None (never says
+def receipt_query(receipt_id: str) -> AnySelect:
+    return select(PushReceipt.__table__).where(PushReceipt.id == receipt_id)
+
+
+def readable(principal: Principal, rows: Sequence[Any]) -> Any:
+    """The receipt row if there is one and the principal may read it, else None (never says
     which: another agency's receipt ids are not confirmed)."""
-    if not (0 < len(receipt_id) <= 32):
-        return None
-    row = (
-        await conn.execute(select(PushReceipt.__table__).where(PushReceipt.id == receipt_id))
-    ).first()
-    return row if row is not None and may_read(principal, row) else None
+    return rows[0] if rows and may_read(principal, rows[0]) else None
+
+
+async def find_receipt(conn: AsyncConnection, principal: Principal, receipt_id: str) -> Any:
+    return readable(principal, (await conn.execute(receipt_query(receipt_id))).all())
 
 
 def header(receipt: Any) -> dict[str, Any]:

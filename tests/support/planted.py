@@ -169,14 +169,18 @@ async def _plant_one(session: AsyncSession, p: PlantedHousehold) -> None:
         )
     )
     other_agency_marker = f"EDUCATION-NOTE-{tag}-3391"
+    # One amount per household, so that one household's legitimate record is not taken for a
+    # leak of the other's.
+    other_agency_amount = "4321.09" if tag == "IN" else "4987.65"
     session.add(
         AssistanceRecord(
             agency_code="education",
             agency_record_id=f"EDU-{tag}",
             kind=AssistanceKind.EDUCATION,
+            id_number=p.id_number,
             household_id=household.id,
             person_id=person.id,
-            amount=Decimal("4321.09"),
+            amount=Decimal(other_agency_amount),
             period_start=date(2025, 9, 1),
             notes=other_agency_marker,
             source=RecordSource.PUSH,
@@ -213,4 +217,4 @@ async def _plant_one(session: AsyncSession, p: PlantedHousehold) -> None:
     }
     p.finance = {finance_marker}
     p.evidence = {evidence_marker}
-    p.other_agency = {other_agency_marker, "4321.09"}
+    p.other_agency = {other_agency_marker, other_agency_amount}
