@@ -17,6 +17,7 @@ from gateway.commands.audit import audit_app
 from gateway.commands.clients import clients_app
 from gateway.commands.common import err, fail
 from gateway.commands.keys import keys_app
+from gateway.commands.pushes import pushes_app
 from gateway.commands.review import review
 from gateway.commands.standards import standards_app
 from gateway.database import Database
@@ -41,6 +42,7 @@ app.add_typer(standards_app, name="standards")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(pushes_app, name="pushes")
 app.command()(assess)
 app.command()(review)
 

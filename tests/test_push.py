@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.conftest import Api, _api
+from tests.conftest import Api, _api, lig
 from tests.support.idnumbers import id_number
 from tests.support.sql import sql
 
@@ -182,31 +182,66 @@ async def test_events_about_unknown_people_are_kept_for_matching_and_matched_lat
     )
     assert waiting[0][0] == 2
 
-    # The person arrives (as a sync or an application would add them), then matching runs.
+    household_record = record("H-1", applies_to="HOUSEHOLD")
+    await push(med, RECORDS, [household_record, record("P-1", OTHER)])
+
+    # The person arrives with a household (as the national sync or an application adds them),
+    # then matching runs.
     from gateway.database import Database
-    from gateway.models import Person
-    from gateway.pushes.matching import match_waiting
+    from gateway.models import Household, Membership, Person
     from gateway.settings import Settings
 
     db = Database(Settings(database_url=database_url))
     try:
         async with db.unit_of_work() as session:
+            person = Person(
+                id_number=STRANGER, name="测试", labor_capacity="FULL", employment_status="EMPLOYED"
+            )
+            household = Household(
+                code="MATCH-1", region_code="320681000000", category="NONE",
+                status="NOT_COVERED", channel="MONITORING", urban_rural="RURAL",
+                address="", phone=None,
+            )  # fmt: skip
+            session.add_all([person, household])
+            await session.flush()
             session.add(
-                Person(
-                    id_number=STRANGER, name="测试", labor_capacity="FULL",
-                    employment_status="EMPLOYED",
+                Membership(
+                    household_id=household.id, person_id=person.id, relation="SELF",
+                    joined_on=TODAY,
                 )
             )  # fmt: skip
-        async with db.unit_of_work() as session:
-            counts = await match_waiting(session)
     finally:
         await db.dispose()
-    assert counts["events"] == 1
+    result = lig("pushes", "match", url=database_url)
+    assert result.returncode == 0, result.stderr
+    counts = orjson.loads(result.stdout)
+    assert counts == {"events": 1, "assistance_records": 1}
     rows = await sql(
         database_url,
-        "SELECT e.agency_event_id FROM monitoring_events e JOIN persons p ON p.id = e.person_id",
+        "SELECT e.agency_event_id FROM monitoring_events e JOIN persons p ON p.id = e.person_id "
+        "WHERE e.household_id IS NOT NULL",
     )
     assert [r[0] for r in rows] == ["E-1"]
+    matched = await sql(
+        database_url,
+        "SELECT agency_record_id, person_id IS NULL, household_id IS NOT NULL "
+        "FROM assistance_records ORDER BY agency_record_id",
+    )
+    # The household's record is linked to the household, not to the person; P-1 still waits.
+    assert [tuple(r) for r in matched] == [("H-1", True, True), ("P-1", True, False)]
+    again = lig("pushes", "match", url=database_url)
+    assert orjson.loads(again.stdout) == {"events": 0, "assistance_records": 0}
+
+
+async def test_a_full_graphql_batch_of_ten_thousand_items_is_stored(
+    med: Api, database_url: str
+) -> None:
+    items = [graphql_item(record(f"G-{i:05d}", amount=i % 500)) for i in range(10_000)]
+    body = await med.data(
+        RECORDS_MUTATION.replace("items { index", "i: items(first: 1) { index"), {"items": items}
+    )
+    assert body["pushAssistanceRecords"]["counts"]["accepted"] == 10_000
+    assert await sql(database_url, "SELECT count(*) FROM assistance_records") == [(10_000,)]
 
 
 # ---- Transport-level errors: problem details, nothing stored -------------------------------

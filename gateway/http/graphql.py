@@ -34,12 +34,10 @@ from schema.views import view_for
 
 log = logging.getLogger("lig.graphql")
 
-MAX_BODY_BYTES = 2 * 1024 * 1024
 
-
-def _bad_request(message: str, rid: str) -> Response:
+def _bad_request(message: str, rid: str, status: int = 400) -> Response:
     body = {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
-    return JSONResponse(body, status_code=400, headers={"x-request-id": rid})
+    return JSONResponse(body, status_code=status, headers={"x-request-id": rid})
 
 
 def format_error(error: GraphQLError, rid: str) -> dict[str, Any]:
@@ -84,6 +82,8 @@ async def graphql_endpoint(request: Request) -> Response:
         description: A GraphQL response (`data` and/or `errors`).
       400:
         description: The body is not a GraphQL request, or `X-Purpose` is missing or invalid.
+      413:
+        description: The body is over the limit (`LIG_GRAPHQL_MAX_BODY_BYTES`, 16 MiB).
       401:
         description: No valid access token (`WWW-Authenticate` says why).
       500:
@@ -92,9 +92,13 @@ async def graphql_endpoint(request: Request) -> Response:
     rid = request_id(request)
     if request.method != "POST":
         return _bad_request("send GraphQL requests with POST", rid)
+    limit = request.app.state.db.settings.graphql_max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return _bad_request(f"request body over {limit} bytes", rid, 413)
     body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return _bad_request(f"request body over {MAX_BODY_BYTES} bytes", rid)
+    if len(body) > limit:
+        return _bad_request(f"request body over {limit} bytes", rid, 413)
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:

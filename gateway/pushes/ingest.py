@@ -12,7 +12,8 @@ Exactly once:
 - An item whose agency id and revision are stored already is a DUPLICATE when its content is
   the same, and REJECTED when it is not (a correction needs a higher revision).
 - Batches of one agency take turns (an advisory lock on PostgreSQL, the write lock on SQLite),
-  so two batches never both accept the same revision, and the current revision stays unique.
+  so two batches never both accept the same revision, the current revision stays unique, and
+  two requests with one key never both store (the second finds the first's receipt).
 - Everything is written in the caller's one transaction, which commits at the edge: a crash
   part-way leaves nothing, and the retry with the same key stores everything once.
 """
@@ -29,7 +30,7 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audit import record_change
@@ -179,7 +180,7 @@ async def store_batch(
     agency; answer its receipt. Raises BatchRefused or KeyReused, leaving the session to be
     rolled back."""
     target = TARGETS[batch.kind]
-    await _take_turn(session, principal.agency, batch.kind)
+    await _take_turn(session, principal.agency)
     batch_hash = hashlib.sha256(f"{batch.kind}:{batch.all_or_nothing}\n".encode())
     if batch.idempotency_key is not None:
         first = await _receipt_for_key(session, principal.client_id, batch.idempotency_key)
@@ -297,11 +298,18 @@ def _chunks(items: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[
         yield chunk
 
 
-async def _take_turn(session: AsyncSession, agency: str, kind: PushKind) -> None:
-    """Batches of one agency and kind are stored one at a time (see the module docstring)."""
+async def _take_turn(session: AsyncSession, agency: str) -> None:
+    """Batches of one agency are stored one at a time (see the module docstring). Per agency,
+    not per kind: an idempotency key is the client's, whichever kind it was first used for."""
     if session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"{agency}:{kind}".encode()) & 0x7FFFFFFF
+        key = zlib.crc32(agency.encode()) & 0x7FFFFFFF
         await session.execute(select(func.pg_advisory_xact_lock(_LOCK_CLASS, key)))
+        # The rows a batch has written are not in the planner's statistics until it commits.
+        # After five runs PostgreSQL switches a prepared statement to a generic plan, which for
+        # "this agency's rows with these ids" scans every row of the agency written so far: a
+        # large batch then slows down chunk by chunk (measured: 60,000 items, 86 s instead of
+        # about 10). A plan made for each chunk's own ids uses the index per id.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     # SQLite: the unit of work began with BEGIN IMMEDIATE, the database's one write lock.
 
 

@@ -8,7 +8,7 @@ waiting items to them and their current household. Set-based: one UPDATE per tab
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.domain.enums import AssistanceSubject
@@ -35,11 +35,20 @@ async def match_waiting(session: AsyncSession) -> dict[str, int]:
         .execution_options(synchronize_session=False)
     )
     record_person = select(Person.id).where(Person.id_number == AssistanceRecord.id_number)
+    # A household's record is matched once its person belongs to a household; a person's
+    # record as soon as the person is known.
+    record_household = household.where(Person.id_number == AssistanceRecord.id_number)
     records = await session.execute(
         update(AssistanceRecord)
         .where(
             and_(AssistanceRecord.person_id.is_(None), AssistanceRecord.household_id.is_(None)),
-            record_person.exists(),
+            or_(
+                and_(
+                    AssistanceRecord.applies_to == AssistanceSubject.PERSON,
+                    record_person.exists(),
+                ),
+                record_household.exists(),
+            ),
         )
         .values(
             person_id=select(Person.id)
@@ -48,9 +57,7 @@ async def match_waiting(session: AsyncSession) -> dict[str, int]:
                 AssistanceRecord.applies_to == AssistanceSubject.PERSON,
             )
             .scalar_subquery(),
-            household_id=household.where(
-                Person.id_number == AssistanceRecord.id_number
-            ).scalar_subquery(),
+            household_id=record_household.scalar_subquery(),
         )
         .execution_options(synchronize_session=False)
     )
