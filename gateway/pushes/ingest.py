@@ -217,7 +217,8 @@ async def store_batch(
     for chunk in _chunks(enumerate(items), chunk_size):
         judged: list[tuple[int, ValidItem | RejectedItem]] = []
         for index, raw in chunk:
-            batch_hash.update(_fingerprint(raw))
+            if batch.idempotency_key is not None:  # without a key, no retry can be matched
+                batch_hash.update(_fingerprint(raw))
             judged.append((index, _judge(batch.kind, raw, today)))
         for index, outcome, item in await writer.write(judged):
             tally.received += 1
@@ -236,7 +237,7 @@ async def store_batch(
         update(PushReceipt)
         .where(PushReceipt.id == receipt_id)
         .values(
-            items_hash=batch_hash.hexdigest(),
+            items_hash=batch_hash.hexdigest() if batch.idempotency_key is not None else None,
             received=tally.received,
             accepted=tally.accepted,
             duplicate=tally.duplicate,
@@ -322,6 +323,37 @@ async def _receipt_for_key(session: AsyncSession, client_id: str, key: str) -> P
     return found.scalar_one_or_none()
 
 
+async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Write a chunk's rows in the session's transaction, the fastest way each engine has.
+
+    SQLite: executemany, a C loop over one prepared statement. PostgreSQL: COPY. asyncpg runs an
+    executemany as one INSERT per row (100,000 statements, 14 s of the database's time for
+    100,000 records), and a multi-row VALUES of 1,000 rows costs SQLAlchemy more to build than
+    it saves (measured 3 times slower). COPY skips both; the values go through the columns' own
+    bind processors (fen for money, UTC for times, JSON text), as an INSERT's would.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        await session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    records = [
+        tuple(
+            row[name] if process is None else process(row[name])
+            for name, process in zip(columns, processors, strict=True)
+        )
+        for row in rows
+    ]
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, records=records, columns=columns
+    )
+
+
 class _ChunkWriter:
     """Decides each item's outcome and writes one chunk with a few statements."""
 
@@ -403,10 +435,8 @@ class _ChunkWriter:
                 )
                 .values(is_current=False)
             )
-        if rows:
-            await self.session.execute(insert(table), rows)
-        if others:
-            await self.session.execute(insert(PushReceiptItem), others)
+        await _insert(self.session, table, rows)
+        await _insert(self.session, PushReceiptItem.__table__, others)  # type: ignore[arg-type]
         return outcomes
 
     def _other(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, literal, null, select, union_all
+from sqlalchemy import Row, cast, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.database import AnySelect, Database
@@ -78,11 +78,11 @@ def items_query(
         PushReceiptItem.errors.label("errors"),
     ).where(PushReceiptItem.receipt_id == receipt.id, PushReceiptItem.item_index > after)
     accepted = select(
-        table.c.receipt_index,
-        literal(PushOutcome.ACCEPTED.value),
-        target.key_column,
-        table.c.revision,
-        null(),
+        table.c.receipt_index.label("item_index"),
+        literal(PushOutcome.ACCEPTED.value).label("outcome"),
+        target.key_column.label("item_key"),
+        table.c.revision.label("revision"),
+        cast(null(), PushReceiptItem.errors.type).label("errors"),
     ).where(table.c.receipt_id == receipt.id, table.c.receipt_index > after)
     if outcome == PushOutcome.ACCEPTED:
         parts = [accepted]
@@ -90,9 +90,17 @@ def items_query(
         parts = [others.where(PushReceiptItem.outcome == outcome)]
     else:
         parts = [others, accepted]
-    # The receipt's own rows come first in the union: their column types (JSON errors) apply.
-    merged = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    return select(merged).order_by(merged.c[0]).limit(limit)
+    # Each part is ordered and cut to the page on its own (an index walk), then merged: sorting
+    # the union instead would read every remaining row for every page (quadratic in the batch).
+    # The receipt's own rows come first: their column types (JSON errors) apply to the union.
+    pages = [
+        select(page)
+        for page in (
+            part.order_by(part.selected_columns[0]).limit(limit).subquery() for part in parts
+        )
+    ]
+    merged = union_all(*pages).subquery() if len(pages) > 1 else pages[0].subquery()
+    return select(merged).order_by(merged.c.item_index).limit(limit)
 
 
 def item_json(receipt: Any, row: Any) -> dict[str, Any]:
