@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 
 from sqlalchemy import Select, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,14 +30,17 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_driver_autocommit(dbapi_connection: Any, _record: Any) -> None:
@@ -55,7 +59,9 @@ def create_engine(settings: Settings, *, autocommit: bool = False) -> AsyncEngin
     url = settings.database_url
     if is_sqlite(url):
         engine = create_async_engine(url, echo=settings.db_echo)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(
+            engine.sync_engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms)
+        )
         if not autocommit:
             event.listen(engine.sync_engine, "connect", _sqlite_driver_autocommit)
             event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
@@ -71,6 +77,15 @@ def create_engine(settings: Settings, *, autocommit: bool = False) -> AsyncEngin
         # per lookup), one that is always in autocommit pings with a bare ";".
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means "busy, retry" rather than a fault: SQLite's write lock
+    held past the busy timeout, or PostgreSQL's lock_timeout (SQLSTATE 55P03)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    return "database is locked" in str(original) or getattr(original, "sqlstate", "") == "55P03"
 
 
 class Database:

@@ -7,6 +7,7 @@
     ├── Forbidden                 FORBIDDEN      403
     ├── LimitExceeded             LIMIT_EXCEEDED 400   a request asks for more than allowed
     ├── Conflict                  CONFLICT       409
+    ├── Busy                      SERVICE_UNAVAILABLE 503 the database is busy: retry later
     └── MissingStandard           MISSING_STANDARD 422 a rule needs a figure nobody has set
 
 Anything else escaping a request is a bug: it is logged in full and answered generically.
@@ -80,3 +81,11 @@ class Conflict(LigError):
 class MissingStandard(LigError):
     code = "MISSING_STANDARD"
     http_status = 422
+
+
+class Busy(LigError):
+    """The database could not take the work now (SQLite's one write lock, or an agency's push
+    turn, stayed taken past the wait allowed). Nothing was stored: retry, with the same key."""
+
+    code = "SERVICE_UNAVAILABLE"
+    http_status = 503

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     push_max_line_bytes: int = Field(default=64 * 1024, ge=256, le=16 * 1024 * 1024)
     push_chunk_size: int = Field(default=1000, ge=1, le=10_000)
     push_spool_memory_bytes: int = Field(default=1024 * 1024, ge=0)
+    # How long a push waits for its agency's previous push to finish (PostgreSQL) before it is
+    # answered 503 with Retry-After; on SQLite the busy timeout below applies.
+    push_turn_wait_seconds: int = Field(default=30, ge=1, le=3600)
+    # How long SQLite waits for its one write lock (a large push holds it while it stores).
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     # The largest /graphql request body (a push of `push_max_items` items fits).
     graphql_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
 

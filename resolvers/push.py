@@ -6,11 +6,13 @@ from datetime import date
 from typing import Any
 
 import strawberry
+from sqlalchemy.exc import DBAPIError
 
 from gateway.context import Context
+from gateway.database import is_busy
 from gateway.domain import idnumber
 from gateway.domain.enums import PushKind, PushTransport
-from gateway.errors import Forbidden, InvalidInput, LimitExceeded
+from gateway.errors import Busy, Forbidden, InvalidInput, LimitExceeded
 from gateway.pushes import receipts
 from gateway.pushes.ingest import (
     IDEMPOTENCY_KEY,
@@ -20,6 +22,7 @@ from gateway.pushes.ingest import (
     KeyReused,
     store_batch,
 )
+from gateway.pushes.items import AGENCY_ID
 from gateway.pushes.queries import records_page
 from resolvers import rows
 from resolvers.inputs import camel, plain
@@ -49,7 +52,10 @@ async def push_events(
 
 async def push_receipt(info: strawberry.Info, id: strawberry.ID) -> p.PushReceipt | None:
     ctx: Context = info.context
-    row = receipts.readable(ctx.principal, await ctx.fetch(receipts.receipt_query(str(id))))
+    query = receipts.receipt_query(str(id))
+    if query is None:
+        return None
+    row = receipts.readable(ctx.principal, await ctx.fetch(query))
     return p.receipt(row) if row is not None else None
 
 
@@ -81,6 +87,7 @@ async def _push(
                 request_id=ctx.request_id,
                 today=date.today(),
                 chunk_size=settings.push_chunk_size,
+                turn_wait_seconds=settings.push_turn_wait_seconds,
             )
     except BatchRefused as refused:
         for rejection in refused.rejections:
@@ -93,9 +100,16 @@ async def _push(
     except KeyReused as reused:
         reused.field = "idempotencyKey"
         raise
-    row = receipts.readable(
-        ctx.principal, await ctx.fetch(receipts.receipt_query(stored.receipt_id))
-    )
+    except DBAPIError as error:
+        if not is_busy(error):
+            raise
+        raise Busy(
+            "the database is busy (another push of your agency, or a long write); nothing was "
+            "stored: retry with the same idempotencyKey"
+        ) from None
+    query = receipts.receipt_query(stored.receipt_id)
+    assert query is not None  # the id was made by store_batch
+    row = receipts.readable(ctx.principal, await ctx.fetch(query))
     return p.receipt(row, replayed=stored.replayed)
 
 
@@ -115,6 +129,8 @@ async def assistance_records(
         and agency != ctx.principal.agency
     ):
         raise Forbidden("agency: you read your own agency's records only", field="agency")
+    if agency_record_id is not None and not AGENCY_ID.fullmatch(agency_record_id):
+        raise InvalidInput("agencyRecordId", "1 to 64 printable ASCII characters without spaces")
     size = page_size(first, ctx.db.settings)
     after_id = decode_cursor("records", after)
     number = None

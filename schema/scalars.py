@@ -21,6 +21,9 @@ def _parse_decimal(value: object) -> Decimal:
         raise InvalidInput("value", f"{value!r} is not a decimal number") from None
     if not amount.is_finite():
         raise InvalidInput("value", "must be a finite number")
+    if abs(amount.adjusted()) > 15:
+        # Far beyond any sum of money or area; refused before any arithmetic expands it.
+        raise InvalidInput("value", "out of range")
     return amount
 
 

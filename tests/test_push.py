@@ -619,3 +619,106 @@ async def test_pushed_records_show_on_the_household_to_their_agency_only(
         'query { assistanceRecords(agency: "education") { nodes { agencyRecordId } } }'
     )
     assert theirs["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+# ---- Hostile and odd input: answered, never a server error -----------------------------
+
+
+async def test_hostile_items_are_rejected_one_by_one_never_a_server_error(
+    med: Api, database_url: str
+) -> None:
+    deep: Any = {"a": 1}
+    for _ in range(200):
+        deep = {"a": deep}
+    items = [
+        record("H-1", revision=3_000_000_000),
+        record("H-2", revision=9_223_372_036_854_775_808),
+        {**record("H-3"), "details": deep},
+        {**record("H-4"), **{f"f{i}": i for i in range(1000)}},
+        record("H-5", notes="a\u0000b"),
+        record("H-6", amount=1e308),
+        record("H-7"),
+    ]
+    response = await push(med, RECORDS, items, key="hostile-1")
+    assert response.status_code == 201, response.text
+    receipt = response.json()
+    assert outcomes(receipt) == ["REJECTED"] * 6 + ["ACCEPTED"]
+    by_key = {i["agency_record_id"]: i for i in receipt["items"]}
+    assert by_key["H-1"]["revision"] is None
+    assert by_key["H-1"]["errors"][0]["field"] == "revision"
+    assert by_key["H-3"]["errors"] == [
+        {"field": "item", "reason": "nested deeper than 4 levels or wider than 32 fields"}
+    ]
+    assert by_key["H-4"]["errors"] == [{"field": "item", "reason": "more than 32 fields"}]
+    assert by_key["H-5"]["errors"][0]["field"] == "notes"
+    assert by_key["H-6"]["errors"][0]["field"] == "amount"
+
+    assert (await med.client.get("/api/v1/receipts/%00", headers=med.headers)).status_code == 404
+    nul = await med.graphql('query { pushReceipt(id: "\\u0000") { id } }')
+    assert nul["data"] == {"pushReceipt": None}
+    huge = await med.graphql(
+        RECORDS_MUTATION,
+        {"items": [graphql_item(record("H-8", amount="1e999999999"))]},
+    )
+    assert huge["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_key_is_not_replayed_for_items_that_differ_only_in_json_type(med: Api) -> None:
+    first = await push(med, RECORDS, [record("T-1", amount="12")], key="typed-1")
+    assert outcomes(first.json()) == ["REJECTED"]
+    corrected = await push(med, RECORDS, [record("T-1", amount=12)], key="typed-1")
+    assert corrected.status_code == 422
+    assert corrected.json()["type"] == "urn:lig:problem:idempotency-key-reused"
+
+
+async def test_a_one_day_payment_and_a_running_period_are_stored_apart(
+    med: Api, database_url: str
+) -> None:
+    running = {k: v for k, v in record("D-2", date=None, period_start=YESTERDAY).items() if v}
+    await push(med, RECORDS, [record("D-1"), running])
+    rows = await sql(
+        database_url,
+        "SELECT agency_record_id, period_start, period_end FROM assistance_records "
+        "ORDER BY agency_record_id",
+    )
+    assert [(r[0], str(r[1]), None if r[2] is None else str(r[2])) for r in rows] == [
+        ("D-1", YESTERDAY, YESTERDAY),
+        ("D-2", YESTERDAY, None),
+    ]
+
+
+async def test_a_push_that_cannot_get_its_turn_is_503_and_stores_nothing(
+    database_url: str, engine: str
+) -> None:
+    import sqlite3
+    import zlib
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    async for api in _api(database_url, push_turn_wait_seconds=1, sqlite_busy_timeout_ms=300):
+        med = await api.as_client(agency="medical-security", profile="medical-security")
+        holder: sqlite3.Connection | asyncpg.Connection
+        if engine == "sqlite":
+            holder = sqlite3.connect(make_url(database_url).database or "", isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")  # SQLite's one write lock, as a long push holds it
+        else:
+            holder = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+            # The agency's push turn, as a long push of the same agency holds it.
+            key = zlib.crc32(b"medical-security") & 0x7FFFFFFF
+            await holder.execute("SELECT pg_advisory_lock($1, $2)", 0x6C6967, key)
+        try:
+            busy = await push(med, RECORDS, [record("B-1")], key="busy-1")
+            assert busy.status_code == 503, busy.text
+            assert busy.headers["retry-after"] == "5"
+            body = await med.graphql(RECORDS_MUTATION, {"items": [graphql_item(record("B-2"))]})
+            assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        finally:
+            if isinstance(holder, sqlite3.Connection):
+                holder.close()
+            else:
+                await holder.close()
+        # Turn over: the same request with the same key now goes through, once.
+        stored = await push(med, RECORDS, [record("B-1")], key="busy-1")
+        assert stored.status_code == 201
+    assert await sql(database_url, "SELECT agency_record_id FROM assistance_records") == [("B-1",)]

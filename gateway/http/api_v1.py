@@ -15,16 +15,16 @@ from datetime import date
 from typing import IO, Any
 
 import orjson
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from auth.bearer import authenticate
 from gateway.audit import record_request
-from gateway.database import Database
+from gateway.database import Database, is_busy
 from gateway.domain.enums import PushKind, PushOutcome, PushTransport
-from gateway.errors import Unauthenticated
+from gateway.errors import Busy, Unauthenticated
 from gateway.http.responses import problem, request_id
 from gateway.principal import Principal
 from gateway.pushes.ingest import (
@@ -36,7 +36,8 @@ from gateway.pushes.ingest import (
     Unreadable,
     store_batch,
 )
-from gateway.pushes.receipts import PUSH_SCOPE, find_receipt, header, iter_items
+from gateway.pushes.receipts import find_receipt, header, iter_items
+from gateway.pushes.targets import TARGETS
 from gateway.settings import Settings
 
 log = logging.getLogger("lig.api")
@@ -130,14 +131,10 @@ def _media_type(request: Request, rid: str) -> PushTransport:
     )
 
 
-def _too_large(limit: int, rid: str, hint: str = "") -> _Refusal:
+def _too_large(detail: str, rid: str) -> _Refusal:
     return _Refusal(
         problem(
-            413,
-            "Content Too Large",
-            f"the body is over {limit} bytes{hint}",
-            type=PROBLEM + "content-too-large",
-            request_id=rid,
+            413, "Content Too Large", detail, type=PROBLEM + "content-too-large", request_id=rid
         )
     )
 
@@ -146,14 +143,14 @@ async def _spool(request: Request, limit: int, memory: int, rid: str) -> IO[byte
     """The body in a spooled temporary file (memory up to `memory` bytes, then disk)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit, rid)
+        raise _too_large(f"the body is over {limit} bytes", rid)
     spool = tempfile.SpooledTemporaryFile(max_size=memory)  # noqa: SIM115 - closed by caller
     size = 0
     try:
         async for part in request.stream():
             size += len(part)
             if size > limit:
-                raise _too_large(limit, rid)
+                raise _too_large(f"the body is over {limit} bytes", rid)
             spool.write(part)
     except BaseException:
         spool.close()
@@ -174,15 +171,10 @@ def _json_items(spool: IO[bytes], settings: Settings, rid: str) -> list[Any]:
             _field_problem(400, "Bad Request", "body", "must be a JSON array of items", rid)
         )
     if len(items) > settings.push_max_items:
-        raise _Refusal(
-            problem(
-                413,
-                "Content Too Large",
-                f"{len(items)} items; a JSON array holds at most {settings.push_max_items}: "
-                "send larger batches as NDJSON (application/x-ndjson)",
-                type=PROBLEM + "content-too-large",
-                request_id=rid,
-            )
+        raise _too_large(
+            f"{len(items)} items; a JSON array holds at most {settings.push_max_items}: "
+            "send larger batches as NDJSON (application/x-ndjson)",
+            rid,
         )
     return items
 
@@ -207,15 +199,7 @@ def _ndjson_items(spool: IO[bytes], settings: Settings, rid: str) -> Iterator[An
                 item = Unreadable(f"not valid JSON ({error.msg})", line)
         count += 1
         if count > settings.push_max_ndjson_items:
-            raise _Refusal(
-                problem(
-                    413,
-                    "Content Too Large",
-                    f"more than {settings.push_max_ndjson_items} items in one batch",
-                    type=PROBLEM + "content-too-large",
-                    request_id=rid,
-                )
-            )
+            raise _too_large(f"more than {settings.push_max_ndjson_items} items in one batch", rid)
         yield item
 
 
@@ -223,10 +207,10 @@ async def _push(request: Request, kind: PushKind) -> Response:
     rid = request_id(request)
     db: Database = request.app.state.db
     settings = db.settings
-    action = "pushAssistanceRecords" if kind == PushKind.ASSISTANCE_RECORDS else "pushEvents"
+    target = TARGETS[kind]
     spool: IO[bytes] | None = None
     try:
-        principal = await _principal(request, (PUSH_SCOPE[kind],), rid, action)
+        principal = await _principal(request, (target.scope,), rid, target.action)
         key, all_or_nothing = _options(request, rid)
         transport = _media_type(request, rid)
         limit = (
@@ -250,6 +234,7 @@ async def _push(request: Request, kind: PushKind) -> Response:
                 request_id=rid,
                 today=date.today(),
                 chunk_size=settings.push_chunk_size,
+                turn_wait_seconds=settings.push_turn_wait_seconds,
             )
     except _Refusal as refusal:
         refusal.response.headers["x-request-id"] = rid
@@ -259,7 +244,7 @@ async def _push(request: Request, kind: PushKind) -> Response:
         return Response(status_code=400, headers={"x-request-id": rid})
     except BatchRefused as refused:
         return problem(
-            422,
+            refused.http_status,
             "Batch refused",
             refused.reason,
             type=PROBLEM + "batch-refused",
@@ -269,21 +254,25 @@ async def _push(request: Request, kind: PushKind) -> Response:
         )
     except KeyReused as reused:
         return problem(
-            422,
+            reused.http_status,
             "Idempotency key reused",
             reused.message,
             type=PROBLEM + "idempotency-key-reused",
             errors=[{"field": "Idempotency-Key", "reason": reused.message}],
             request_id=rid,
         )
-    except OperationalError as error:
-        if "locked" not in str(error.orig):
+    except DBAPIError as error:
+        if not is_busy(error):
             raise
-        # SQLite's one write lock was busy past its timeout (a long push, a review).
+        log.warning("push refused, database busy [request %s]: %s", rid, error.orig)
         response = problem(
-            503, "Service Unavailable", "the database is busy; retry with the same key",
+            Busy.http_status,
+            "Service Unavailable",
+            "the database is busy (another push of your agency, or a long write); nothing was "
+            "stored: retry with the same Idempotency-Key",
+            type=PROBLEM + "busy",
             request_id=rid,
-        )  # fmt: skip
+        )
         response.headers["retry-after"] = "5"
         return response
     finally:
@@ -331,10 +320,11 @@ async def push_assistance_records(request: Request) -> Response:
     description: >
       Store the assistance the caller's agency delivered: a JSON array of at most 10,000 items
       (`application/json`), or any number as NDJSON, one item per line
-      (`application/x-ndjson`). Needs the `assistance:write` scope; records are stored as the
-      caller's agency's. Each item is judged on its own (`ACCEPTED`, `DUPLICATE`, `REJECTED` with
-      the field and the reason) unless `all_or_nothing=true`, when one rejection refuses the
-      batch (422) and nothing is stored. A correction is the same `agency_record_id` with a
+      (`application/x-ndjson`; also `application/ndjson`, `application/jsonl`). Needs the
+      `assistance:write` scope; records are stored as the caller's agency's. Each item is
+      judged on its own (`ACCEPTED`, `DUPLICATE`, `REJECTED` with the field and the reason)
+      unless `all_or_nothing=true`, when one rejection refuses the batch (422) and nothing is
+      stored. A correction is the same `agency_record_id` with a
       higher `revision`. Send an `Idempotency-Key`: the same key again returns the first receipt
       (200, `Idempotent-Replayed: true`) and stores nothing.
     parameters:
@@ -358,6 +348,9 @@ async def push_assistance_records(request: Request) -> Response:
         description: The batch was stored; the receipt lists every item's outcome.
         headers:
           Location: {description: The receipt's address., schema: {type: string}}
+          X-Request-Id:
+            description: The id of this request in logs and audit.
+            schema: {type: string}
         content:
           application/json:
             schema: {$ref: '#/components/schemas/Receipt'}
@@ -372,6 +365,10 @@ async def push_assistance_records(request: Request) -> Response:
                        reason: '2027-10-01 is in the future (today is 2026-11-23)'}]}]}
       200:
         description: A batch sent before with the same Idempotency-Key; its first receipt.
+        headers:
+          Idempotent-Replayed:
+            description: Always `true` here.
+            schema: {type: string, enum: ['true']}
         content:
           application/json:
             schema: {$ref: '#/components/schemas/Receipt'}
@@ -417,11 +414,18 @@ async def push_events(request: Request) -> Response:
         description: The batch was stored; the receipt lists every item's outcome.
         headers:
           Location: {description: The receipt's address., schema: {type: string}}
+          X-Request-Id:
+            description: The id of this request in logs and audit.
+            schema: {type: string}
         content:
           application/json:
             schema: {$ref: '#/components/schemas/Receipt'}
       200:
         description: A batch sent before with the same Idempotency-Key; its first receipt.
+        headers:
+          Idempotent-Replayed:
+            description: Always `true` here.
+            schema: {type: string, enum: ['true']}
         content:
           application/json:
             schema: {$ref: '#/components/schemas/Receipt'}
@@ -463,7 +467,8 @@ async def get_receipt(request: Request) -> Response:
     rid = request_id(request)
     db: Database = request.app.state.db
     try:
-        principal = await _principal(request, tuple(PUSH_SCOPE.values()), rid, "getReceipt")
+        scopes = tuple(t.scope for t in TARGETS.values())
+        principal = await _principal(request, scopes, rid, "getReceipt")
         unknown = sorted(set(request.query_params) - {"outcome"})
         if unknown:
             raise _Refusal(_field_problem(400, "Bad Request", unknown[0], "unknown parameter", rid))

@@ -40,6 +40,22 @@ def _bad_request(message: str, rid: str, status: int = 400) -> Response:
     return JSONResponse(body, status_code=status, headers={"x-request-id": rid})
 
 
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to be over `limit` (also when it is sent in
+    chunks without a Content-Length)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    parts: list[bytes] = []
+    size = 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            return None
+        parts.append(part)
+    return b"".join(parts)
+
+
 def format_error(error: GraphQLError, rid: str) -> dict[str, Any]:
     original = error.original_error
     out: dict[str, Any] = {}
@@ -93,11 +109,8 @@ async def graphql_endpoint(request: Request) -> Response:
     if request.method != "POST":
         return _bad_request("send GraphQL requests with POST", rid)
     limit = request.app.state.db.settings.graphql_max_body_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return _bad_request(f"request body over {limit} bytes", rid, 413)
-    body = await request.body()
-    if len(body) > limit:
+    body = await _body(request, limit)
+    if body is None:
         return _bad_request(f"request body over {limit} bytes", rid, 413)
     try:
         payload = orjson.loads(body)

@@ -28,7 +28,7 @@ from starlette.schemas import SchemaGenerator
 from gateway import __version__
 from gateway.domain.enums import PushKind, PushOutcome, PushTransport
 from gateway.http.responses import JSONResponse
-from gateway.pushes.ingest import IDEMPOTENCY_KEY, TARGETS
+from gateway.pushes.ingest import IDEMPOTENCY_KEY
 from gateway.pushes.items import (
     AGENCY_ID,
     DETAILS,
@@ -36,6 +36,7 @@ from gateway.pushes.items import (
     AssistanceRecordIn,
     EventIn,
 )
+from gateway.pushes.targets import TARGETS
 from gateway.settings import Settings
 
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.yaml"

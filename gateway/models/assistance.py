@@ -37,12 +37,12 @@ class AssistanceRecord(Base):
         Index("ix_assistance_records_household_current", "household_id", "is_current"),
         Index("ix_assistance_records_person", "person_id"),
         Index("ix_assistance_records_receipt", "receipt_id", "receipt_index"),
-        # Records about people not (yet) in the database, waiting to be matched.
+        # Records not (yet) linked to a household: their person is unknown, or has none yet.
         Index(
             "ix_assistance_records_unmatched",
             "id_number",
-            postgresql_where=text("person_id IS NULL AND household_id IS NULL"),
-            sqlite_where=text("person_id IS NULL AND household_id IS NULL"),
+            postgresql_where=text("household_id IS NULL"),
+            sqlite_where=text("household_id IS NULL"),
         ),
     )
 

@@ -38,8 +38,8 @@ class MonitoringEvent(Base):
         Index(
             "ix_monitoring_events_unmatched",
             "id_number",
-            postgresql_where=text("person_id IS NULL"),
-            sqlite_where=text("person_id IS NULL"),
+            postgresql_where=text("household_id IS NULL"),
+            sqlite_where=text("household_id IS NULL"),
         ),
     )
 

@@ -2,9 +2,10 @@
 
 The batch is read as a stream of raw items (a list, a spooled NDJSON body, a feed) and handled in
 chunks: each chunk is validated, its people are looked up in one statement, its already-stored
-revisions in another, and its new rows go in with one multi-row INSERT. Memory stays bounded by
-the chunk, whatever the size of the batch; the receipt's per-item outcomes are the stored rows
-themselves (accepted) and `push_receipt_items` (duplicates, rejections).
+revisions in another, and its new rows go in together (COPY on PostgreSQL, executemany on
+SQLite). Memory stays bounded by the chunk, whatever the size of the batch; the receipt's
+per-item outcomes are the stored rows themselves (accepted) and `push_receipt_items`
+(duplicates, rejections).
 
 Exactly once:
 - An `Idempotency-Key` names a batch: sent again, the first receipt is returned and nothing is
@@ -43,9 +44,7 @@ from gateway.domain.enums import (
 )
 from gateway.errors import InvalidInput, LigError
 from gateway.models import (
-    AssistanceRecord,
     Membership,
-    MonitoringEvent,
     Person,
     PushReceipt,
     PushReceiptItem,
@@ -60,6 +59,7 @@ from gateway.pushes.items import (
     fingerprint,
     validate,
 )
+from gateway.pushes.targets import TARGETS, Target
 
 CHUNK = 1000
 # What an Idempotency-Key may be: printable ASCII without spaces, as UUIDs and ULIDs are.
@@ -69,36 +69,6 @@ KEY_RULE = "1 to 255 printable ASCII characters without spaces (a UUID is a good
 MAX_LISTED_REJECTIONS = 1000
 # pg_advisory_xact_lock(class, key): the class keeps these apart from other advisory locks.
 _LOCK_CLASS = 0x6C6967  # "lig"
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where items of one kind are stored, and the name of the agency's id for them."""
-
-    kind: PushKind
-    table: Table
-    key_field: str
-    action: str  # the operation name in the audit trail, whichever the transport
-
-    @property
-    def key_column(self) -> Any:
-        return self.table.c[self.key_field]
-
-
-TARGETS = {
-    PushKind.ASSISTANCE_RECORDS: Target(
-        PushKind.ASSISTANCE_RECORDS,
-        AssistanceRecord.__table__,  # type: ignore[arg-type]
-        "agency_record_id",
-        "pushAssistanceRecords",
-    ),
-    PushKind.EVENTS: Target(
-        PushKind.EVENTS,
-        MonitoringEvent.__table__,  # type: ignore[arg-type]
-        "agency_event_id",
-        "pushEvents",
-    ),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +103,8 @@ class KeyReused(LigError):
 
 class BatchRefused(InvalidInput):
     """An all-or-nothing batch with rejected items: nothing was stored."""
+
+    http_status = 422
 
     def __init__(self, tally: Tally, rejections: list[dict[str, Any]]) -> None:
         super().__init__(
@@ -175,12 +147,13 @@ async def store_batch(
     request_id: str,
     today: date,
     chunk_size: int = CHUNK,
+    turn_wait_seconds: int = 30,
 ) -> Stored:
     """Store a batch of raw items (parsed JSON values, or `Unreadable`) for the principal's
     agency; answer its receipt. Raises BatchRefused or KeyReused, leaving the session to be
     rolled back."""
     target = TARGETS[batch.kind]
-    await _take_turn(session, principal.agency)
+    await _take_turn(session, principal.agency, turn_wait_seconds)
     batch_hash = hashlib.sha256(f"{batch.kind}:{batch.all_or_nothing}\n".encode())
     if batch.idempotency_key is not None:
         first = await _receipt_for_key(session, principal.client_id, batch.idempotency_key)
@@ -299,12 +272,18 @@ def _chunks(items: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[
         yield chunk
 
 
-async def _take_turn(session: AsyncSession, agency: str) -> None:
+async def _take_turn(session: AsyncSession, agency: str, wait_seconds: int) -> None:
     """Batches of one agency are stored one at a time (see the module docstring). Per agency,
-    not per kind: an idempotency key is the client's, whichever kind it was first used for."""
+    not per kind: an idempotency key is the client's, whichever kind it was first used for.
+
+    The wait is bounded: a retry piling up behind a long push would otherwise hold one of the
+    pool's connections until it ends. Past the wait the statement fails with lock_timeout,
+    which the transports answer as Busy (503, Retry-After)."""
     if session.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(agency.encode()) & 0x7FFFFFFF
+        await session.execute(text(f"SET LOCAL lock_timeout = '{int(wait_seconds)}s'"))
         await session.execute(select(func.pg_advisory_xact_lock(_LOCK_CLASS, key)))
+        await session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
         # The rows a batch has written are not in the planner's statistics until it commits.
         # After five runs PostgreSQL switches a prepared statement to a generic plan, which for
         # "this agency's rows with these ids" scans every row of the agency written so far: a
@@ -388,17 +367,15 @@ class _ChunkWriter:
         for index, item in judged:
             if isinstance(item, RejectedItem):
                 outcomes.append((index, PushOutcome.REJECTED, item))
-                others.append(self._other(index, PushOutcome.REJECTED, item.key, item.revision))
-                others[-1]["errors"] = [{"field": f, "reason": r} for f, r in item.problems]
+                others.append(self._other(index, PushOutcome.REJECTED, item))
                 continue
             stored = known.revisions.get(item.key, {})
             if item.revision in stored:
-                if stored[item.revision] in (None, item.content_hash):
+                if stored[item.revision] == item.content_hash:
                     outcomes.append((index, PushOutcome.DUPLICATE, item))
-                    others.append(
-                        self._other(index, PushOutcome.DUPLICATE, item.key, item.revision)
-                    )
+                    others.append(self._other(index, PushOutcome.DUPLICATE, item))
                     continue
+                # Other content, or a row stored before content hashes were kept (unknown).
                 conflict = RejectedItem(
                     item.key,
                     item.revision,
@@ -411,8 +388,7 @@ class _ChunkWriter:
                     ],
                 )
                 outcomes.append((index, PushOutcome.REJECTED, conflict))
-                others.append(self._other(index, PushOutcome.REJECTED, item.key, item.revision))
-                others[-1]["errors"] = [{"field": f, "reason": r} for f, r in conflict.problems]
+                others.append(self._other(index, PushOutcome.REJECTED, conflict))
                 continue
             person = people.get(item.id_number)
             row = self._row(index, item, person)
@@ -440,15 +416,17 @@ class _ChunkWriter:
         return outcomes
 
     def _other(
-        self, index: int, outcome: PushOutcome, key: str | None, revision: int | None
+        self, index: int, outcome: PushOutcome, item: ValidItem | RejectedItem
     ) -> dict[str, Any]:
+        """The receipt row of a duplicate or rejected item."""
+        problems = item.problems if isinstance(item, RejectedItem) else ()
         return {
             "receipt_id": self.receipt_id,
             "item_index": index,
             "outcome": outcome,
-            "item_key": key,
-            "revision": revision,
-            "errors": None,
+            "item_key": item.key,
+            "revision": item.revision,
+            "errors": [{"field": f, "reason": r} for f, r in problems] or None,
         }
 
     async def _people(self, id_numbers: set[str]) -> dict[str, tuple[int, int | None]]:
@@ -506,7 +484,7 @@ class _ChunkWriter:
                 "person_id": person_id if for_person else None,
                 "amount": model.amount,
                 "period_start": model.starts,
-                "period_end": model.period_end,
+                "period_end": model.ends,
                 "notes": model.notes,
             }
         assert isinstance(model, EventIn)

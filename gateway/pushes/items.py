@@ -48,12 +48,28 @@ MAX_NOTES = 500
 # A period may run ahead (a monthly allowance for the current month), not years ahead.
 MAX_PERIOD_AHEAD = timedelta(days=366)
 
+# An item is a flat object with one small `details` object: anything much bigger is refused
+# before it is validated, so one item cannot cost the gateway memory or a deep recursion.
+MAX_FIELDS = 32
+MAX_DEPTH = 4
+# A rejection lists this many problems at most (the rest are counted).
+MAX_PROBLEMS = 20
+
 Problems = list[tuple[str, str]]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; the other control characters are never meant.
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
 
 
 Revision = Annotated[StrictInt, Field(ge=1, le=MAX_REVISION)]
-Notes = Annotated[str, Field(max_length=MAX_NOTES)]
-ShortText = Annotated[str, Field(max_length=200)]
+Notes = Annotated[str, Field(max_length=MAX_NOTES), AfterValidator(_text)]
+ShortText = Annotated[str, Field(max_length=200), AfterValidator(_text)]
 
 
 class _Item(Strict):
@@ -62,9 +78,10 @@ class _Item(Strict):
     revision: Revision = 1
     id_number: IdNumber
 
-    def not_after(self, day: date, today: date, field: str) -> None:
-        if day > today:
-            raise ValueError(f"{field}: {day.isoformat()} is in the future (today is {today})")
+
+def _not_after(day: date, today: date, field: str) -> None:
+    if day > today:
+        raise ValueError(f"{field}: {day.isoformat()} is in the future (today is {today})")
 
 
 class AssistanceRecordIn(_Item):
@@ -72,7 +89,8 @@ class AssistanceRecordIn(_Item):
     kind: AssistanceKind
     applies_to: AssistanceSubject = AssistanceSubject.PERSON
     amount: Amount
-    # A payment on one day gives `date`; assistance over a period gives its start (and end).
+    # A payment on one day gives `date` (stored as a period of that one day); assistance over a
+    # period gives its start, and its end unless it is still running.
     date: Day | None = None
     period_start: Day | None = None
     period_end: Day | None = None
@@ -96,6 +114,11 @@ class AssistanceRecordIn(_Item):
         assert start is not None  # one of them is required (_dates)
         return start
 
+    @property
+    def ends(self) -> dt.date | None:
+        """The last day assisted; None while assistance is still running."""
+        return self.date or self.period_end
+
 
 # ---- Event details, one model per kind of event -----------------------------------------------
 
@@ -104,20 +127,8 @@ class NoDetails(Strict):
     pass
 
 
-class HospitalSettlement(Strict):
-    out_of_pocket: Amount  # 个人自付 after insurance: what the household itself paid
-    total_cost: Amount | None = None
-    days: Annotated[StrictInt, Field(ge=0, le=3660)] | None = None
-
-    @model_validator(mode="after")
-    def _parts(self) -> HospitalSettlement:
-        if self.total_cost is not None and self.out_of_pocket > self.total_cost:
-            raise ValueError("out_of_pocket: more than total_cost")
-        return self
-
-
 class OutpatientSettlement(Strict):
-    out_of_pocket: Amount
+    out_of_pocket: Amount  # 个人自付 after insurance: what the household itself paid
     total_cost: Amount | None = None
 
     @model_validator(mode="after")
@@ -125,6 +136,10 @@ class OutpatientSettlement(Strict):
         if self.total_cost is not None and self.out_of_pocket > self.total_cost:
             raise ValueError("out_of_pocket: more than total_cost")
         return self
+
+
+class HospitalSettlement(OutpatientSettlement):
+    days: Annotated[StrictInt, Field(ge=0, le=3660)] | None = None
 
 
 class IllnessCertified(Strict):
@@ -251,10 +266,26 @@ def _key_of(raw: Any, field: str) -> tuple[str | None, int | None]:
         return None, None
     key = raw.get(field)
     revision = raw.get("revision", 1)
+    readable = type(revision) is int and 1 <= revision <= MAX_REVISION
     return (
         key if isinstance(key, str) and AGENCY_ID.fullmatch(key) else None,
-        revision if isinstance(revision, int) and not isinstance(revision, bool) else None,
+        revision if readable else None,
     )
+
+
+def _too_big(raw: Mapping[str, Any]) -> str | None:
+    """Why an item is refused unread, if it is far bigger or deeper than any item can be."""
+    if len(raw) > MAX_FIELDS:
+        return f"more than {MAX_FIELDS} fields"
+    stack: list[tuple[Any, int]] = [(v, 1) for v in raw.values()]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping | list):
+            if depth >= MAX_DEPTH or len(value) > MAX_FIELDS:
+                return f"nested deeper than {MAX_DEPTH} levels or wider than {MAX_FIELDS} fields"
+            values = value.values() if isinstance(value, Mapping) else value
+            stack.extend((v, depth + 1) for v in values)
+    return None
 
 
 def _plain(value: Any) -> Any:
@@ -272,10 +303,16 @@ def content_hash(content: Mapping[str, Any]) -> str:
 
 
 def _errors(error: ValidationError, prefix: tuple[str, ...] = ()) -> Problems:
-    out = []
-    for e in error.errors(include_url=False):
-        out.append(problem({**e, "loc": (*prefix, *e["loc"])}, "item"))
-    return out
+    return [
+        problem({**e, "loc": (*prefix, *e["loc"])}, "item") for e in error.errors(include_url=False)
+    ]
+
+
+def _rejected(key: str | None, revision: int | None, problems: Problems) -> RejectedItem:
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        problems = [*problems[:MAX_PROBLEMS], ("item", f"and {more} more problems")]
+    return RejectedItem(key, revision, problems)
 
 
 def validate(kind: PushKind, raw: Any, today: date) -> ValidItem | RejectedItem:
@@ -284,6 +321,8 @@ def validate(kind: PushKind, raw: Any, today: date) -> ValidItem | RejectedItem:
     key, revision = _key_of(raw, key_field)
     if not isinstance(raw, Mapping):
         return RejectedItem(None, None, [("item", "must be a JSON object")])
+    if (reason := _too_big(raw)) is not None:
+        return RejectedItem(key, revision, [("item", reason)])
     problems: Problems = []
     if key is None:
         given = raw.get(key_field)
@@ -298,16 +337,16 @@ def validate(kind: PushKind, raw: Any, today: date) -> ValidItem | RejectedItem:
         item = model.model_validate(raw)
     except ValidationError as error:
         problems.extend(p for p in _errors(error) if p[0] != key_field)
-        return RejectedItem(key, revision, problems)
+        return _rejected(key, revision, problems)
     details: dict[str, Any] = {}
     try:
         if isinstance(item, AssistanceRecordIn):
-            item.not_after(item.starts, today, "date" if item.date else "period_start")
+            _not_after(item.starts, today, "date" if item.date else "period_start")
             if item.period_end and item.period_end > today + MAX_PERIOD_AHEAD:
                 raise ValueError(f"period_end: more than {MAX_PERIOD_AHEAD.days} days ahead")
         else:
             assert isinstance(item, EventIn)
-            item.not_after(item.occurred_on, today, "occurred_on")
+            _not_after(item.occurred_on, today, "occurred_on")
             try:
                 details = DETAILS[item.kind].model_validate(item.details).model_dump()
             except ValidationError as error:
@@ -315,7 +354,7 @@ def validate(kind: PushKind, raw: Any, today: date) -> ValidItem | RejectedItem:
     except ValueError as error:
         problems.append(problem({"loc": (), "msg": str(error), "type": "value_error"}, "item"))
     if problems:
-        return RejectedItem(key, revision, problems)
+        return _rejected(key, revision, problems)
     assert key is not None
     content = item.model_dump(exclude_none=True)
     if isinstance(item, EventIn):
@@ -325,22 +364,34 @@ def validate(kind: PushKind, raw: Any, today: date) -> ValidItem | RejectedItem:
 
 
 def fingerprint(raw: Any) -> bytes:
-    """A stable digest of an item as sent, whatever the transport: keys sorted, nulls dropped,
-    numbers as exact decimals, dates as ISO days. The same items sent as a JSON array, as NDJSON
-    or as GraphQL input make the same batch, so a retry may switch transport."""
-    return hashlib.sha256(orjson.dumps(_canonical(raw), option=orjson.OPT_SORT_KEYS)).digest()
+    """A stable digest of an item as sent, whatever the transport: keys sorted, numbers as
+    exact decimals, dates as ISO days, JSON types kept apart ("12" is not 12, null is not
+    absent). The same items sent as a JSON array, as NDJSON or as GraphQL input make the same
+    batch, so a retry may switch transport."""
+    return hashlib.sha256(orjson.dumps(_canonical(raw, 0), option=orjson.OPT_SORT_KEYS)).digest()
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+def _canonical(value: Any, depth: int) -> Any:
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):  # GraphQL enums are str too: their value, as REST sends it
+        return "s:" + value
     if isinstance(value, int | float | Decimal):
-        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-        return format(number.normalize(), "f") if number.is_finite() else str(value)
+        return "n:" + _number_text(value)
     if isinstance(value, date):
-        return value.isoformat()
+        return "s:" + value.isoformat()
+    if depth > MAX_DEPTH:
+        # Refused by validation anyway; digest it without recursing further.
+        return "x:" + orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS).hex()
     if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in value.items() if v is not None}
+        return {str(k): _canonical(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    return str(value)
+        return [_canonical(v, depth + 1) for v in value]
+    return "o:" + str(value)
+
+
+def _number_text(value: int | float | Decimal) -> str:
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite() or abs(number.adjusted()) > 64:
+        return str(value)  # far outside any amount: kept as written, never expanded
+    return format(number.normalize(), "f")

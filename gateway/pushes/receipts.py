@@ -7,6 +7,7 @@ streams in constant memory.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -14,23 +15,27 @@ from sqlalchemy import Row, cast, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.database import AnySelect, Database
-from gateway.domain.enums import PushKind, PushOutcome
+from gateway.domain.enums import PushKind, PushOutcome, PushTransport
 from gateway.models import PushReceipt, PushReceiptItem
 from gateway.principal import Principal
-from gateway.pushes.ingest import TARGETS
+from gateway.pushes.targets import TARGETS
 
-# The scope that pushes each kind, and so also reads its receipts.
-PUSH_SCOPE = {PushKind.ASSISTANCE_RECORDS: "assistance:write", PushKind.EVENTS: "feed:push"}
 ITEMS_PAGE = 5000
 
 
 def may_read(principal: Principal, receipt: Row[Any] | PushReceipt) -> bool:
-    return PUSH_SCOPE[PushKind(receipt.kind)] in principal.scopes and (
+    return TARGETS[PushKind(receipt.kind)].scope in principal.scopes and (
         principal.sees_every_agency or receipt.agency_code == principal.agency
     )
 
 
-def receipt_query(receipt_id: str) -> AnySelect:
+# Receipt ids are the hex of a random UUID; anything else is no receipt (and never reaches SQL).
+RECEIPT_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def receipt_query(receipt_id: str) -> AnySelect | None:
+    if not RECEIPT_ID.fullmatch(receipt_id):
+        return None
     return select(PushReceipt.__table__).where(PushReceipt.id == receipt_id)
 
 
@@ -41,7 +46,10 @@ def readable(principal: Principal, rows: Sequence[Any]) -> Any:
 
 
 async def find_receipt(conn: AsyncConnection, principal: Principal, receipt_id: str) -> Any:
-    return readable(principal, (await conn.execute(receipt_query(receipt_id))).all())
+    query = receipt_query(receipt_id)
+    if query is None:
+        return None
+    return readable(principal, (await conn.execute(query)).all())
 
 
 def header(receipt: Any) -> dict[str, Any]:
@@ -50,7 +58,7 @@ def header(receipt: Any) -> dict[str, Any]:
         "id": receipt.id,
         "kind": PushKind(receipt.kind).value,
         "agency": receipt.agency_code,
-        "transport": receipt.transport,
+        "transport": PushTransport(receipt.transport).value,
         "idempotency_key": receipt.idempotency_key,
         "all_or_nothing": bool(receipt.all_or_nothing),
         "received_at": receipt.received_at.isoformat(),

@@ -18,6 +18,23 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # A household's record will name one of its members; a household without any cannot be
+    # migrated. Say so before any change (SQLite's DDL is not transactional here).
+    orphans = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT count(*) FROM assistance_records a WHERE a.person_id IS NULL AND NOT "
+                "EXISTS (SELECT 1 FROM memberships m WHERE m.household_id = a.household_id)"
+            )
+        )
+        .scalar_one()
+    )
+    if orphans:
+        raise RuntimeError(
+            f"{orphans} household assistance records belong to households without any member; "
+            "add the members (or delete the records) and run the migration again"
+        )
     op.create_table(
         "push_receipts",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -123,8 +140,8 @@ def upgrade() -> None:
             "ix_assistance_records_unmatched",
             ["id_number"],
             unique=False,
-            postgresql_where=sa.text("person_id IS NULL AND household_id IS NULL"),
-            sqlite_where=sa.text("person_id IS NULL AND household_id IS NULL"),
+            postgresql_where=sa.text("household_id IS NULL"),
+            sqlite_where=sa.text("household_id IS NULL"),
         )
         batch_op.create_foreign_key(
             batch_op.f("fk_assistance_records_receipt_id_push_receipts"),
@@ -151,8 +168,8 @@ def upgrade() -> None:
             "ix_monitoring_events_unmatched",
             ["id_number"],
             unique=False,
-            postgresql_where=sa.text("person_id IS NULL"),
-            sqlite_where=sa.text("person_id IS NULL"),
+            postgresql_where=sa.text("household_id IS NULL"),
+            sqlite_where=sa.text("household_id IS NULL"),
         )
         batch_op.create_unique_constraint(
             batch_op.f("uq_monitoring_events_agency_code_agency_event_id_revision"),
@@ -176,8 +193,8 @@ def downgrade() -> None:
         )
         batch_op.drop_index(
             "ix_monitoring_events_unmatched",
-            postgresql_where=sa.text("person_id IS NULL"),
-            sqlite_where=sa.text("person_id IS NULL"),
+            postgresql_where=sa.text("household_id IS NULL"),
+            sqlite_where=sa.text("household_id IS NULL"),
         )
         batch_op.drop_index("ix_monitoring_events_receipt")
         batch_op.create_unique_constraint(
@@ -196,8 +213,8 @@ def downgrade() -> None:
         )
         batch_op.drop_index(
             "ix_assistance_records_unmatched",
-            postgresql_where=sa.text("person_id IS NULL AND household_id IS NULL"),
-            sqlite_where=sa.text("person_id IS NULL AND household_id IS NULL"),
+            postgresql_where=sa.text("household_id IS NULL"),
+            sqlite_where=sa.text("household_id IS NULL"),
         )
         batch_op.drop_index("ix_assistance_records_receipt")
         batch_op.drop_column("receipt_index")
