@@ -420,6 +420,14 @@ async def push_events(request: Request) -> Response:
         content:
           application/json:
             schema: {$ref: '#/components/schemas/Receipt'}
+            example: {id: 9a41c0d2e7b84f6a9c3d5e1f0b2a4c6d, kind: EVENTS,
+              agency: medical-security, transport: NDJSON, idempotency_key: feed-2026-11-23,
+              all_or_nothing: false, received_at: '2026-11-23T08:00:00+00:00',
+              counts: {received: 2, accepted: 1, duplicate: 1, rejected: 0},
+              items: [{index: 0, outcome: ACCEPTED, agency_event_id: HOSP-88-2026-7781,
+                       revision: 1},
+                      {index: 1, outcome: DUPLICATE, agency_event_id: DPF-2026-0042,
+                       revision: 1}]}
       200:
         description: A batch sent before with the same Idempotency-Key; its first receipt.
         headers:
@@ -459,6 +467,13 @@ async def get_receipt(request: Request) -> Response:
         content:
           application/json:
             schema: {$ref: '#/components/schemas/Receipt'}
+            example: {id: 5f0c2d0e9b7a4d3c8e1f2a3b4c5d6e7f, kind: ASSISTANCE_RECORDS,
+              agency: medical-security, transport: JSON, idempotency_key: null,
+              all_or_nothing: false, received_at: '2026-11-23T08:00:00+00:00',
+              counts: {received: 3, accepted: 2, duplicate: 0, rejected: 1},
+              items: [{index: 2, outcome: REJECTED, agency_record_id: YB-2026-000125,
+                       revision: 1, errors: [{field: amount,
+                       reason: at most two decimal places}]}]}
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
