@@ -363,15 +363,7 @@ async def push_assistance_records(request: Request) -> Response:
                       {index: 1, outcome: REJECTED, agency_record_id: YB-2026-000124,
                        revision: 2, errors: [{field: period_start,
                        reason: '2027-10-01 is in the future (today is 2026-11-23)'}]}]}
-      200:
-        description: A batch sent before with the same Idempotency-Key; its first receipt.
-        headers:
-          Idempotent-Replayed:
-            description: Always `true` here.
-            schema: {type: string, enum: ['true']}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/Receipt'}
+      200: {$ref: '#/components/responses/Replayed'}
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
@@ -428,15 +420,7 @@ async def push_events(request: Request) -> Response:
                        revision: 1},
                       {index: 1, outcome: DUPLICATE, agency_event_id: DPF-2026-0042,
                        revision: 1}]}
-      200:
-        description: A batch sent before with the same Idempotency-Key; its first receipt.
-        headers:
-          Idempotent-Replayed:
-            description: Always `true` here.
-            schema: {type: string, enum: ['true']}
-        content:
-          application/json:
-            schema: {$ref: '#/components/schemas/Receipt'}
+      200: {$ref: '#/components/responses/Replayed'}
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}

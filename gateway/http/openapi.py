@@ -299,6 +299,18 @@ def _challenge(description: str) -> dict[str, Any]:
 
 def _responses() -> dict[str, Any]:
     return {
+        "Replayed": {
+            "description": "A batch sent before with the same Idempotency-Key: its first "
+            "receipt; nothing new was stored.",
+            "headers": {
+                "Idempotent-Replayed": {
+                    "description": "Always `true` here.",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            },
+            "content": {"application/json": {"schema": ref("Receipt")}},
+        },
         "BadRequest": _problem_response(
             "The request is malformed (an unknown or invalid parameter or header, a body that is "
             "not a JSON array); nothing was stored. `errors` names the field."
