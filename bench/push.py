@@ -42,7 +42,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -50,6 +49,7 @@ import tempfile
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,8 +63,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-# The cluster of the eligibility benchmark: durability off, pg_stat_statements loaded.
-from eligibility import Cluster  # noqa: E402
+# From the eligibility benchmark: its cluster (durability off, pg_stat_statements loaded), and
+# its readers of /proc and a free port.
+from eligibility import Cluster, free_port, processes, tree_cpu  # noqa: E402
 
 from tests.support.idnumbers import id_number  # noqa: E402
 
@@ -100,12 +101,6 @@ def _on_signal(signum: int, _frame: Any) -> None:
     raise Interrupted(signal.Signals(signum).name)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # ---- /proc: memory, CPU, who listens on a port ----------------------------------------------
 
 
@@ -137,31 +132,6 @@ def listening_pid(port: int) -> int | None:
                     if os.readlink(f"/proc/{d}/fd/{fd}") in inodes:
                         return int(d)
     return None
-
-
-def processes() -> dict[int, tuple[int, float]]:
-    """pid -> (parent pid, CPU seconds of the process and its waited-for children)."""
-    out = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                f = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
-                out[int(d)] = (int(f[1]), sum(int(x) for x in f[11:15]) / HZ)
-    return out
-
-
-def tree_cpu(procs: dict[int, tuple[int, float]], roots: list[int]) -> float:
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in procs.items():
-        children.setdefault(ppid, []).append(pid)
-    seen: set[int] = set()
-    todo = [r for r in roots if r in procs]
-    while todo:
-        pid = todo.pop()
-        if pid not in seen:
-            seen.add(pid)
-            todo.extend(children.get(pid, []))
-    return sum(procs[pid][1] for pid in seen)
 
 
 def machine_busy() -> float:
@@ -288,7 +258,7 @@ def chunks(path: Path, sent: dict[str, float]) -> Iterator[bytes]:
 # ---- The engines ------------------------------------------------------------------------------
 
 
-class Engine:
+class Engine(ABC):
     """A database for one run: its URL for `lig`, and raw access for checks and the floor."""
 
     name = ""
@@ -298,20 +268,29 @@ class Engine:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
 
-    def start(self) -> None: ...
+    @abstractmethod
+    def start(self) -> None:
+        """Create the database (and its server) and make `url` point at it."""
 
-    def stop(self) -> None: ...
+    @abstractmethod
+    def stop(self) -> None:
+        """Remove what `start` made."""
 
-    def track(self) -> None: ...
+    @abstractmethod
+    def track(self) -> None:
+        """Start counting statements for `statements` (where the engine can)."""
 
     def statements(self) -> list[dict[str, Any]]:
+        """The statements run since `track`, where the engine counts them."""
         return []
 
+    @abstractmethod
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
+        """Rows of one statement, read directly (not through the gateway)."""
 
+    @abstractmethod
     def raw_floor(self, receipt_id: str) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Insert the receipt's rows again with the engine's fastest bulk path; the timings."""
 
 
 class SqliteEngine(Engine):
@@ -321,6 +300,16 @@ class SqliteEngine(Engine):
         super().__init__(tmp)
         self.path = tmp / "lig.db"
         self.url = f"sqlite+aiosqlite:///{self.path}"
+
+    def start(self) -> None:
+        # A file: `lig db upgrade` creates it. No server to start, stop, or count statements of.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def stop(self) -> None:
+        return None
+
+    def track(self) -> None:
+        return None
 
     def connect(self) -> sqlite3.Connection:
         # The gateway's own pragmas (gateway/database.py), driver transactions off.

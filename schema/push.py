@@ -109,6 +109,10 @@ class PushItem:
     errors: list[FieldProblem]
 
 
+# The most item outcomes one `items` page answers.
+MAX_ITEMS_PAGE = 10_000
+
+
 @strawberry.type(description="The receipt of a pushed batch.")
 class PushReceipt:
     id: strawberry.ID
@@ -145,9 +149,6 @@ class PushReceipt:
         return [_item(receipts.item_json(self.row, r)) for r in found]
 
 
-MAX_ITEMS_PAGE = 10_000
-
-
 def _item(item: dict[str, Any]) -> PushItem:
     return PushItem(
         index=item["index"],
@@ -163,7 +164,6 @@ def _item(item: dict[str, Any]) -> PushItem:
 
 
 def receipt(row: Any, *, replayed: bool = False) -> PushReceipt:
-    head = receipts.header(row)
     return PushReceipt(
         id=strawberry.ID(row.id),
         kind=PushKind(row.kind),
@@ -172,7 +172,12 @@ def receipt(row: Any, *, replayed: bool = False) -> PushReceipt:
         idempotency_key=row.idempotency_key,
         all_or_nothing=bool(row.all_or_nothing),
         received_at=row.received_at,
-        counts=PushCounts(**head["counts"]),
+        counts=PushCounts(
+            received=row.received,
+            accepted=row.accepted,
+            duplicate=row.duplicate,
+            rejected=row.rejected,
+        ),
         replayed=replayed,
         row=row,
     )
