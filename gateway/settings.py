@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./lig.db"
@@ -54,6 +54,43 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     # The largest /graphql request body (a push of `push_max_items` items fits).
     graphql_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+
+    # Every upstream (adapters/): one pooled client each, timeouts on every call, bounded retries
+    # with jittered exponential backoff on retryable failures only, and a circuit breaker that
+    # stops calling an upstream after `upstream_breaker_failures` failures in a row.
+    upstream_connect_timeout: float = Field(default=5.0, gt=0, le=120)
+    upstream_read_timeout: float = Field(default=30.0, gt=0, le=600)
+    upstream_attempts: int = Field(default=5, ge=1, le=20)
+    upstream_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
+    upstream_backoff_max_seconds: float = Field(default=30.0, ge=0, le=600)
+    upstream_breaker_failures: int = Field(default=8, ge=1, le=1000)
+    upstream_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+    upstream_max_connections: int = Field(default=8, ge=1, le=100)
+
+    # The national social-assistance system (adapters/national). Unset, `lig sync national` and
+    # `lig export national` refuse to run and say which setting is missing.
+    national_url: str | None = None
+    national_app_key: str | None = None
+    national_app_secret: SecretStr | None = None
+    # HMAC-SM3 (GB/T 32905, through OpenSSL) unless the national side asks for HMAC-SHA256.
+    national_signature: Literal["HMAC-SM3", "HMAC-SHA256"] = "HMAC-SM3"
+    # The region this gateway answers for in the monthly upload (Qidong by default).
+    national_region_code: str = Field(default="320681000000", pattern=r"^\d{12}$")
+    national_page_size: int = Field(default=1000, ge=1, le=5000)
+    # How long `lig export national` waits for the asynchronous receipt, and how often it asks.
+    national_receipt_wait_seconds: float = Field(default=3600.0, gt=0)
+    national_receipt_poll_seconds: float = Field(default=5.0, gt=0, le=600)
+
+    # Agency feeds (adapters/feeds): the base URL of each agency's paged JSON feed and its API
+    # key, by agency code, e.g. LIG_FEED_URLS='{"medical-security": "https://ybj.example/api"}';
+    # the education drop folder (files are archived to `<folder>/archive` once processed); how
+    # often `lig feeds run` pulls each feed (seconds; default `feed_default_interval`).
+    feed_urls: dict[str, str] = Field(default_factory=dict)
+    feed_api_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    feed_drop_folder: str | None = None
+    feed_intervals: dict[str, int] = Field(default_factory=dict)
+    feed_default_interval: int = Field(default=900, ge=1, le=7 * 86400)
+    feed_page_size: int = Field(default=500, ge=1, le=5000)
 
     # The audit trail: how often unsealed events are hash-chained (seconds).
     audit_seal_interval: float = Field(default=2.0, gt=0, le=3600)

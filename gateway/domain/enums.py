@@ -242,3 +242,24 @@ class SituationSource(StrEnum):
 
     DECLARATION = "DECLARATION"  # declared by the household (申报)
     VERIFICATION = "VERIFICATION"  # the result of economic-status verification (核对)
+
+
+class SyncEntity(StrEnum):
+    """What a change from the national system is about."""
+
+    HOUSEHOLD = "HOUSEHOLD"  # address, region, phone, urban/rural
+    PERSON = "PERSON"  # a person and their current household
+    CATEGORY = "CATEGORY"  # a household's category, status and validity
+
+
+class ConflictStatus(StrEnum):
+    OPEN = "OPEN"  # a national change met a local change made after the last sync
+    KEPT_LOCAL = "KEPT_LOCAL"  # resolved: the local state stands
+    TOOK_NATIONAL = "TOOK_NATIONAL"  # resolved: the national change was applied
+
+
+class ExportStatus(StrEnum):
+    UPLOADING = "UPLOADING"  # the batch is being sent
+    SUBMITTED = "SUBMITTED"  # sent; the national system has not answered yet
+    DONE = "DONE"  # the receipt came back (with its rejections)
+    FAILED = "FAILED"  # the upload or the receipt failed; a rerun retries

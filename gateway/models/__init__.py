@@ -13,9 +13,25 @@ from gateway.models.person import Person
 from gateway.models.push import PushReceipt, PushReceiptItem
 from gateway.models.region import Region
 from gateway.models.standard import RegionalStandard
+from gateway.models.sync import (
+    FeedFile,
+    JobLease,
+    NationalExport,
+    NationalExportRejection,
+    SyncCheckpoint,
+    SyncConflict,
+    SyncRejection,
+)
 from gateway.models.warning import WarningAssignment, WarningRecord, WarningTransition
 
 __all__ = [
+    "SyncRejection",
+    "SyncConflict",
+    "SyncCheckpoint",
+    "NationalExportRejection",
+    "NationalExport",
+    "JobLease",
+    "FeedFile",
     "Agency",
     "AssistanceRecord",
     "AuditEvent",

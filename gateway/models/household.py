@@ -48,6 +48,14 @@ class Household(Tracked, Base):
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     # Incremented on every change; the matching row in household_versions holds that state.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The national system's id for the household, and the versions of its household record and
+    # of its category that were last applied here (changes arrive at most once, in order).
+    national_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    national_version: Mapped[int | None] = mapped_column(Integer)
+    national_category_version: Mapped[int | None] = mapped_column(Integer)
+    # `version` right after the last national change was applied: a higher `version` means a
+    # local change since, which a national change must not silently overwrite.
+    synced_version: Mapped[int | None] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
 
