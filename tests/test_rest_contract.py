@@ -11,8 +11,6 @@ refusals of callers without a token or a scope, malformed bodies) are checked th
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +23,6 @@ import jsonschema_rs
 import orjson
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -42,6 +39,7 @@ from gateway.database import Database
 from gateway.domain import idnumber
 from gateway.http.openapi import openapi_document
 from gateway.settings import Settings
+from tests.support.servers import serving
 
 # Not negative_data_rejection nor positive_data_acceptance: by design a batch is judged item by
 # item, so a batch with invalid items is answered 201 with those items REJECTED in the receipt
@@ -79,26 +77,8 @@ async def _register(settings: Settings) -> tuple[str, str]:
 
 @contextmanager
 def _serving(settings: Settings) -> Iterator[str]:
-    """The app under uvicorn in a thread, on a free loopback port, until the block ends."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with serving(create_app(settings)) as url:
+        yield url
 
 
 def _token(base_url: str, client_id: str, secret: str, scope: str | None = None) -> str:
