@@ -115,6 +115,7 @@ class CircuitBreaker:
         self.clock = clock
         self.failures = 0
         self.opened_at: float | None = None
+        self.trial = False  # a half-open breaker's one trial call is under way
 
     @property
     def state(self) -> str:
@@ -123,9 +124,13 @@ class CircuitBreaker:
         return "half-open" if self.clock() - self.opened_at >= self.reset else "open"
 
     def check(self, upstream: str) -> None:
-        if self.state == "open":
+        state = self.state
+        if state == "half-open" and not self.trial:
+            self.trial = True
+            return
+        if state != "closed":
             assert self.opened_at is not None
-            wait = self.reset - (self.clock() - self.opened_at)
+            wait = max(0.0, self.reset - (self.clock() - self.opened_at))
             raise CircuitOpen(
                 upstream,
                 f"not called: {self.failures} failures in a row; next try in {wait:.0f} s",
@@ -134,11 +139,13 @@ class CircuitBreaker:
     def succeeded(self) -> None:
         self.failures = 0
         self.opened_at = None
+        self.trial = False
 
     def failed(self) -> None:
         self.failures += 1
-        if self.failures >= self.threshold or self.state == "half-open":
+        if self.failures >= self.threshold or self.trial:
             self.opened_at = self.clock()
+        self.trial = False
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -156,15 +163,18 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _reason(response: httpx.Response) -> str:
-    """The upstream's own words: an RFC 9457 `detail`/`title`, a `message`, or the text."""
+    """The upstream's own words: its error code and an RFC 9457 `detail`/`title` or a
+    `message`, else the start of the text."""
     try:
         body = response.json()
     except ValueError:
         return response.text[:300] or response.reason_phrase
     if isinstance(body, dict):
+        code = body.get("code") if isinstance(body.get("code"), str) else None
         for key in ("detail", "message", "title", "error"):
             if isinstance(body.get(key), str):
-                return str(body[key])[:300]
+                text = str(body[key])[:300]
+                return f"{code}: {text}" if code else text
     return response.text[:300]
 
 
@@ -237,7 +247,7 @@ class Upstream:
             stop=stop_after_attempt(self.policy.attempts),
             wait=self._wait,
             retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
-            sleep=self._sleep or _default_sleep,
+            sleep=_default_sleep if self._sleep is None else self._sleep,
             reraise=True,
         )
         try:
@@ -286,7 +296,7 @@ class Upstream:
         except httpx.TimeoutException as error:
             self.breaker.failed()
             raise _Retryable(f"timed out ({type(error).__name__})") from error
-        except httpx.TransportError as error:
+        except httpx.RequestError as error:  # connection, protocol, a body that will not decode
             self.breaker.failed()
             raise _Retryable(f"connection failed ({type(error).__name__}: {error})") from error
         if response.status_code in RETRYABLE_STATUS:

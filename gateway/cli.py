@@ -16,10 +16,14 @@ from gateway.commands.assess import assess
 from gateway.commands.audit import audit_app
 from gateway.commands.clients import clients_app
 from gateway.commands.common import err, fail
+from gateway.commands.export import export_app
+from gateway.commands.feeds import feeds_app
 from gateway.commands.keys import keys_app
 from gateway.commands.pushes import pushes_app
 from gateway.commands.review import review
+from gateway.commands.simulate import simulate
 from gateway.commands.standards import standards_app
+from gateway.commands.sync import sync_app
 from gateway.database import Database
 from gateway.errors import LigError
 from gateway.settings import Settings, get_settings
@@ -43,8 +47,12 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(pushes_app, name="pushes")
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(sync_app, name="sync")
+app.add_typer(export_app, name="export")
 app.command()(assess)
 app.command()(review)
+app.command()(simulate)
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -213,12 +221,18 @@ def schema_export(
         bool, typer.Option("--check", help="Fail if the files differ instead.")
     ] = False,
 ) -> None:
-    """Write schema/schema.graphql and openapi/openapi.yaml from the code."""
+    """Write schema/schema.graphql, openapi/openapi.yaml and openapi/national-system.yaml
+    from the code."""
+    from adapters.national.openapi import NATIONAL_OPENAPI_PATH, national_openapi_yaml
     from gateway.app import routes
     from gateway.http.openapi import OPENAPI_PATH, openapi_yaml
     from schema.build import SDL_PATH, sdl
 
-    outputs: list[tuple[Path, str]] = [(SDL_PATH, sdl()), (OPENAPI_PATH, openapi_yaml(routes()))]
+    outputs: list[tuple[Path, str]] = [
+        (SDL_PATH, sdl()),
+        (OPENAPI_PATH, openapi_yaml(routes())),
+        (NATIONAL_OPENAPI_PATH, national_openapi_yaml()),
+    ]
     stale = []
     for path, content in outputs:
         current = path.read_text(encoding="utf-8") if path.exists() else None

@@ -252,11 +252,17 @@ async def demo_api(demo_url: str) -> AsyncIterator[Api]:
 
 
 def lig(
-    *args: str, url: str, stdin: str | None = None, cwd: Path | None = None, timeout: float = 300
+    *args: str,
+    url: str,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the `lig` command line as a subprocess against the given database."""
+    """Run the `lig` command line as a subprocess against the given database (with any further
+    `LIG_…` settings in `env`)."""
     exe = Path(sys.executable).parent / "lig"
-    env = dict(os.environ, LIG_DATABASE_URL=url)
+    env = dict(os.environ, **(env or {}), LIG_DATABASE_URL=url)
     return subprocess.run(
         [str(exe), *args],
         input=stdin,

@@ -1,9 +1,11 @@
-"""The exported contracts match the code: schema.graphql and openapi.yaml never drift."""
+"""The exported contracts match the code: schema.graphql, openapi.yaml and national-system.yaml
+never drift."""
 
 from __future__ import annotations
 
 import yaml
 
+from adapters.national.openapi import NATIONAL_OPENAPI_PATH, national_openapi_yaml
 from gateway.app import routes
 from gateway.http.openapi import OPENAPI_PATH, openapi_yaml
 from schema.build import SDL_PATH, sdl
@@ -16,6 +18,12 @@ def test_schema_graphql_is_current() -> None:
 
 def test_openapi_yaml_is_current() -> None:
     assert OPENAPI_PATH.read_text(encoding="utf-8") == openapi_yaml(routes()), (
+        "run `lig schema export`"
+    )
+
+
+def test_national_openapi_yaml_is_current() -> None:
+    assert NATIONAL_OPENAPI_PATH.read_text(encoding="utf-8") == national_openapi_yaml(), (
         "run `lig schema export`"
     )
 

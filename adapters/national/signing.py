@@ -128,9 +128,13 @@ class Verifier:
         http_method: str,
         path: str,
         query: Mapping[str, str],
-        body: bytes,
+        body: bytes | None,
         headers: Mapping[str, str],
+        *,
+        body_digest: str | None = None,
     ) -> None:
+        """Raise SignatureRefused unless the request is signed right; give the body, or its
+        digest (with the method the header names) when it was hashed as it streamed in."""
         get = {k.lower(): v for k, v in headers.items()}.get
         app_key = get(APP_KEY_HEADER.lower(), "")
         secret = self.secrets_by_key.get(app_key)
@@ -144,15 +148,19 @@ class Verifier:
                 f"{METHOD_HEADER} must be one of {', '.join(m.value for m in SignatureMethod)}",
             ) from None
         raw_timestamp = get(TIMESTAMP_HEADER.lower(), "")
-        if not raw_timestamp.isdigit():
+        # isdigit() alone takes "²" or "３" (a header's latin-1 bytes can spell them), which
+        # int() then refuses: the caller would get a crash instead of TIMESTAMP_INVALID.
+        if not (raw_timestamp.isascii() and raw_timestamp.isdigit()):
             raise SignatureRefused("TIMESTAMP_INVALID", f"{TIMESTAMP_HEADER} must be Unix seconds")
         timestamp = int(raw_timestamp)
         now = self.clock()
         if abs(now - timestamp) > self.skew:
+            # Said in words: "+600 s from server time" read as a clock ahead when it was behind.
+            way = "behind" if timestamp < now else "ahead of"
             raise SignatureRefused(
                 "SIGNATURE_EXPIRED",
-                f"timestamp {timestamp} is {now - timestamp:+.0f} s from server time {int(now)}; "
-                f"at most {self.skew} s allowed (check the caller's clock)",
+                f"timestamp {timestamp} is {abs(now - timestamp):.0f} s {way} the server's time "
+                f"{int(now)}; at most {self.skew} s allowed (check the caller's clock)",
             )
         nonce = get(NONCE_HEADER.lower(), "")
         if len(nonce) != 32 or any(c not in "0123456789abcdef" for c in nonce):
@@ -162,17 +170,26 @@ class Verifier:
             raise SignatureRefused(
                 "NONCE_REPLAYED", f"nonce {nonce} was already used: a replayed request"
             )
-        text = string_to_sign(
-            http_method, path, query, digest(method, body), app_key, timestamp, nonce
-        )
+        if body_digest is None:
+            body_digest = digest(method, body or b"")
+        text = string_to_sign(http_method, path, query, body_digest, app_key, timestamp, nonce)
         expected = signature(method, secret, text)
-        if not hmac.compare_digest(expected, get(SIGNATURE_HEADER.lower(), "")):
+        # Compared as bytes: compare_digest raises on a str with non-ASCII characters.
+        if not hmac.compare_digest(expected.encode(), get(SIGNATURE_HEADER.lower(), "").encode()):
             raise SignatureRefused(
                 "SIGNATURE_INVALID",
                 "the signature does not match the request (wrong secret, or the request was "
                 "changed in transit)",
             )
         self._seen[nonce] = now
+
+    @staticmethod
+    def method_of(headers: Mapping[str, str]) -> SignatureMethod | None:
+        value = {k.lower(): v for k, v in headers.items()}.get(METHOD_HEADER.lower(), "")
+        try:
+            return SignatureMethod(value)
+        except ValueError:
+            return None
 
     def _forget(self, now: float) -> None:
         # A nonce need only be remembered while its timestamp would still be accepted.

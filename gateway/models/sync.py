@@ -128,7 +128,9 @@ class NationalExportRejection(Base):
     __tablename__ = "national_export_rejections"
 
     export_id: Mapped[str] = mapped_column(ForeignKey("national_exports.id"), primary_key=True)
-    line: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based, in the upload
+    # The rejection's place in the receipt (1-based): a household's line may have several.
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    line: Mapped[int] = mapped_column(Integer)  # 1-based, in the upload
     household_code: Mapped[str | None] = mapped_column(String(32))
     id_number: Mapped[str | None] = mapped_column(CHAR(18))
     code: Mapped[str] = mapped_column(String(48))

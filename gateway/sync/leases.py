@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, or_, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +22,20 @@ from gateway.models.base import utcnow
 def holder_name() -> str:
     """Who holds a lease: the host, the process, and a nonce for this run."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:128]
+
+
+def _dead_here(holder: str) -> bool:
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
 
 
 class LeaseHeld(Conflict):
@@ -50,6 +64,8 @@ class Lease:
             )
             if taken.rowcount:
                 return True
+        if await self._take_from_dead(now, until):
+            return True
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(
@@ -60,6 +76,20 @@ class Lease:
             return True
         except IntegrityError:
             return False  # someone else's, and not expired
+
+    async def _take_from_dead(self, now: datetime, until: datetime) -> bool:
+        """A lease held by a process of this host that no longer exists (killed, crashed) is
+        taken over at once rather than after it expires."""
+        async with self.engine.begin() as conn:
+            holder = await conn.scalar(select(JobLease.holder).where(JobLease.name == self.name))
+            if holder is None or not _dead_here(holder):
+                return False
+            taken = await conn.execute(
+                update(JobLease)
+                .where(JobLease.name == self.name, JobLease.holder == holder)
+                .values(holder=self.holder, expires_at=until, acquired_at=now)
+            )
+            return bool(taken.rowcount)
 
     async def renew(self) -> None:
         """Extend the lease; raise LeaseHeld if it was lost (expired and taken by another)."""

@@ -12,6 +12,7 @@ async def sql(url: str, statement: str, **params: Any) -> list[Any]:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            return list((await conn.execute(text(statement), params)).all())
+            result = await conn.execute(text(statement), params)
+            return list(result.all()) if result.returns_rows else []
     finally:
         await engine.dispose()

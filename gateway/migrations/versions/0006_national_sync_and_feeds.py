@@ -69,13 +69,14 @@ def upgrade() -> None:
     )
     op.create_table('national_export_rejections',
     sa.Column('export_id', sa.String(length=32), nullable=False),
+    sa.Column('number', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('line', sa.Integer(), nullable=False),
     sa.Column('household_code', sa.String(length=32), nullable=True),
     sa.Column('id_number', sa.CHAR(length=18), nullable=True),
     sa.Column('code', sa.String(length=48), nullable=False),
     sa.Column('reason', sa.String(length=500), nullable=False),
     sa.ForeignKeyConstraint(['export_id'], ['national_exports.id'], name=op.f('fk_national_export_rejections_export_id_national_exports')),
-    sa.PrimaryKeyConstraint('export_id', 'line', name=op.f('pk_national_export_rejections'))
+    sa.PrimaryKeyConstraint('export_id', 'number', name=op.f('pk_national_export_rejections'))
     )
     op.create_table('feed_files',
     sa.Column('feed', sa.String(length=32), nullable=False),
