@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.national.wire import (
@@ -110,7 +110,8 @@ class _Page:
     by_number: dict[str, Person] = field(default_factory=dict)
     memberships: dict[int, Membership] = field(default_factory=dict)  # current, by person id
     touched: set[int] = field(default_factory=set)  # id() of rows this page wrote
-    joins: list[tuple[Person, Household, PersonData]] = field(default_factory=list)
+    # The memberships to open, by id() of the person: the latest change for each person wins.
+    joins: dict[int, tuple[Person, Household, PersonData]] = field(default_factory=dict)
     determinations: list[tuple[Household, _Typed]] = field(default_factory=list)
 
 
@@ -197,8 +198,9 @@ async def apply_page(
     for household in page.households.values():
         if id(household) in page.touched:
             household.synced_version = 1 if household.version is None else household.version + 1
-    await session.flush()  # new households and people get their ids; moves close old rows
-    for person, household, data in page.joins:
+    await _assign_ids(session, list(session.new))
+    await session.flush()  # moves close old rows before the new memberships below
+    for person, household, data in page.joins.values():
         session.add(
             Membership(
                 household_id=household.id,
@@ -231,6 +233,7 @@ async def apply_page(
                 standards={},
             )
         )
+    await _assign_ids(session, list(session.new))
     await session.flush()
     await _insert_ignoring(
         session, SyncConflict, conflicts, ("entity", "national_id", "national_version")
@@ -465,11 +468,10 @@ def _move(
 ) -> bool:
     """Keep the person's current membership in step with the household the change names;
     answer whether the person moved from one household to another."""
-    pending = next((join for join in page.joins if join[0] is person), None)
+    pending = page.joins.pop(id(person), None)
     if pending is not None:  # joined a household earlier in this page: that join is replaced
-        page.joins.remove(pending)
         if target is not None:
-            page.joins.append((person, target, data))
+            page.joins[id(person)] = (person, target, data)
         return False
     current = page.memberships.pop(person.id, None) if person.id is not None else None
     if current is not None and target is not None and current.household_id == target.id:
@@ -482,8 +484,38 @@ def _move(
         current.left_on = max(current.joined_on, data.joined_on or today)
         current.updated_by = SYNC_USER
     if target is not None:
-        page.joins.append((person, target, data))
+        page.joins[id(person)] = (person, target, data)
     return current is not None and target is not None
+
+
+async def _assign_ids(session: AsyncSession, rows: list[Any]) -> None:
+    """Give new rows their ids before the flush. The ORM must otherwise insert them one
+    statement at a time to read each generated id back (measured: 80 % of a page's time on
+    SQLite); with ids set it sends each table's rows as one batch."""
+    by_table: dict[Any, list[Any]] = {}
+    for row in rows:
+        if getattr(row, "id", None) is None:
+            by_table.setdefault(type(row), []).append(row)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for model, new in by_table.items():
+        table = model.__tablename__
+        if postgres:
+            ids = list(
+                await session.scalars(
+                    text(
+                        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"n": len(new)},
+                )
+            )
+        else:
+            # SQLite hands out max(id) + 1; the unit of work holds the write lock (BEGIN
+            # IMMEDIATE), so nobody else can take these ids meanwhile.
+            top = await session.scalar(text(f"SELECT coalesce(max(id), 0) FROM {table}"))
+            ids = list(range(int(top or 0) + 1, int(top or 0) + 1 + len(new)))
+        for row, new_id in zip(new, ids, strict=True):
+            row.id = new_id
 
 
 async def _insert_ignoring(
