@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     national_receipt_poll_seconds: float = Field(default=5.0, gt=0, le=600)
 
     # Agency feeds (adapters/feeds): the base URL of each agency's paged JSON feed and its API
-    # key, by agency code, e.g. LIG_FEED_URLS='{"medical-security": "https://ybj.example/api"}';
+    # key, by agency code, e.g. LIG_FEED_URLS='{"medical-security": "https://ybj.example"}';
     # the education drop folder (files are archived to `<folder>/archive` once processed); how
     # often `lig feeds run` pulls each feed (seconds; default `feed_default_interval`).
     feed_urls: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""The disabled persons' federation (残联): disability certificates from its paged feed."""

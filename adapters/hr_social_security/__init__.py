@@ -1,0 +1,1 @@
+"""Human resources and social security (人社): unemployment registrations from its paged feed."""

@@ -1,0 +1,1 @@
+"""Medical security (医保): settlements pulled from the bureau's paged feed."""
