@@ -31,7 +31,7 @@ from gateway.errors import LigError
 from gateway.settings import Settings
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-# The longest Retry-After honoured: an upstream asking for more is treated as down.
+# The longest wait a Retry-After may ask for: longer requests wait this long, then retry.
 MAX_RETRY_AFTER = 120.0
 
 
@@ -115,7 +115,7 @@ class CircuitBreaker:
         self.clock = clock
         self.failures = 0
         self.opened_at: float | None = None
-        self.trial = False  # a half-open breaker's one trial call is under way
+        self.trial_since: float | None = None  # a half-open breaker's trial call began
 
     @property
     def state(self) -> str:
@@ -125,8 +125,12 @@ class CircuitBreaker:
 
     def check(self, upstream: str) -> None:
         state = self.state
-        if state == "half-open" and not self.trial:
-            self.trial = True
+        now = self.clock()
+        # A trial that never reported (cancelled, or failed in a way that is not the
+        # upstream's) must not keep the breaker shut: after `reset` another trial goes.
+        stale = self.trial_since is not None and now - self.trial_since >= self.reset
+        if state == "half-open" and (self.trial_since is None or stale):
+            self.trial_since = now
             return
         if state != "closed":
             assert self.opened_at is not None
@@ -139,13 +143,13 @@ class CircuitBreaker:
     def succeeded(self) -> None:
         self.failures = 0
         self.opened_at = None
-        self.trial = False
+        self.trial_since = None
 
     def failed(self) -> None:
         self.failures += 1
-        if self.failures >= self.threshold or self.trial:
+        if self.failures >= self.threshold or self.trial_since is not None:
             self.opened_at = self.clock()
-        self.trial = False
+        self.trial_since = None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -304,8 +308,10 @@ class Upstream:
             raise _Retryable(
                 f"answered {response.status_code}: {_reason(response)}", _retry_after(response)
             )
-        if response.status_code >= 400:
-            self.breaker.succeeded()  # it answered: the upstream is up, the request is wrong
+        if response.status_code >= 300:
+            # It answered: the upstream is up, the request is wrong (or redirected elsewhere,
+            # which an upstream's configured URL must not be).
+            self.breaker.succeeded()
             raise UpstreamRefused(
                 self.name,
                 f"refused the request ({response.status_code}): {_reason(response)}",

@@ -14,7 +14,7 @@ from adapters.national.simulator import create_app
 from tests.conftest import lig
 from tests.support.servers import serving
 from tests.support.sql import sql
-from tests.test_national_sync import _env
+from tests.test_national_sync import _env, _sync_here
 
 SEED = 23
 MONTH = "2026-10"
@@ -53,8 +53,7 @@ async def test_the_monthly_export_uploads_once_and_records_the_rejections(
     database_url: str, simulator: tuple[str, Any]
 ) -> None:
     base, sim = simulator
-    synced = lig("sync", "national", "--json", url=database_url, env=_env(base))
-    assert synced.returncode == 0, synced.stderr
+    await _sync_here(database_url, base)
     # One household moved to a village code the national division list does not know, and one
     # person the national system has registered in another province.
     await sql(
@@ -121,7 +120,7 @@ async def test_an_export_whose_receipt_is_late_is_collected_by_a_rerun(
     database_url: str, simulator: tuple[str, Any]
 ) -> None:
     base, sim = simulator
-    assert lig("sync", "national", url=database_url, env=_env(base)).returncode == 0
+    await _sync_here(database_url, base)
     code, first, _ = _export(database_url, base, "--wait", "0")
     assert code == 3  # not done yet: the operator is told to run again
     assert first["status"] == "SUBMITTED"

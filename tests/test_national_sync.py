@@ -280,7 +280,7 @@ async def test_a_local_edit_and_a_national_edit_conflict_and_neither_is_lost(
     database_url: str, national: tuple[str, Any]
 ) -> None:
     base, simulator = national
-    _sync(database_url, base)
+    await _sync_here(database_url, base)
     national_id = "H0000000003"
     (local_id,) = (
         await sql(database_url, "SELECT id FROM households WHERE national_id = :n", n=national_id)
@@ -308,7 +308,7 @@ async def test_a_local_edit_and_a_national_edit_conflict_and_neither_is_lost(
                 "data": {**other, "address": "启东市北新镇新址3号"},
             },
         )
-    result = _sync(database_url, base)
+    result = await _sync_here(database_url, base)
     assert result["conflicts"] == 1
     assert result["households_updated"] == 1
     rows = await sql(database_url, "SELECT address FROM households WHERE id = :i", i=local_id)
@@ -322,7 +322,7 @@ async def test_a_local_edit_and_a_national_edit_conflict_and_neither_is_lost(
     assert conflict["local"]["address"] == "启东市汇龙镇本地更正路1号"
     assert conflict["national"]["address"] == "启东市汇龙镇国家更正路2号"  # kept whole
     # Rerunning records the conflict once, not twice.
-    assert _sync(database_url, base)["conflicts"] == 0
+    assert (await _sync_here(database_url, base))["conflicts"] == 0
     # Taking the national side applies it; the local state stays in the history.
     taken = lig("sync", "resolve", str(conflict["id"]), "--keep", "national", url=database_url)
     assert taken.returncode == 0, taken.stderr
@@ -349,7 +349,7 @@ async def test_a_local_edit_and_a_national_edit_conflict_and_neither_is_lost(
                 "data": {**current, "phone": "0513-83123456"},
             },
         )
-    after = _sync(database_url, base)
+    after = await _sync_here(database_url, base)
     assert after["conflicts"] == 0
     assert after["households_updated"] == 1
 
@@ -404,3 +404,132 @@ def test_the_simulator_is_deterministic() -> None:
     numbers = [c["data"]["id_number"] for c in one.changes() if c["entity"] == "PERSON"]
     assert len(set(numbers)) == one.people
     assert date.fromisoformat(one.change(1)["changed_at"][:10]).year == 2026
+
+
+async def test_a_change_without_a_sequence_number_refuses_its_page(database_url: str) -> None:
+    from gateway.database import Database
+    from gateway.settings import Settings
+    from gateway.sync.apply import PageRefused, apply_page
+
+    db = Database(Settings(database_url=database_url))
+    good = NationalDataset(3, 2, 0).change(1)
+
+    async def apply() -> None:
+        async with db.unit_of_work() as session:
+            await apply_page(session, [good, {"entity": "HOUSEHOLD"}], 0, date.today())
+
+    try:
+        with pytest.raises(PageRefused, match="sequence number"):
+            await apply()
+    finally:
+        await db.dispose()
+    assert await sql(database_url, "SELECT count(*) FROM households") == [(0,)]
+
+
+def _change(seq: int, entity: str, nid: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "entity": entity,
+        "national_id": nid,
+        "version": version,
+        "changed_at": "2026-11-01T00:00:00+00:00",
+        "data": data,
+    }
+
+
+async def test_conflicts_protect_a_household_until_every_one_is_resolved(
+    database_url: str,
+) -> None:
+    """A county database that existed before its first sync: a household known here by its
+    code. What the national system says differently waits as a conflict, each later national
+    change too, until all of the household's conflicts are resolved."""
+    from gateway.database import Database
+    from gateway.models import Household
+    from gateway.settings import Settings
+    from gateway.sync.apply import apply_page
+    from gateway.sync.conflicts import resolve
+
+    db = Database(Settings(database_url=database_url))
+    today = date.today()
+    mine = {
+        "household_code": "QD-0001",
+        "region_code": "320681100000",
+        "address": "启东市汇龙镇人民路1号",
+        "phone": None,
+        "urban_rural": "URBAN",
+        "former_registered_poor": False,
+    }
+    category = {
+        "category": "MARGINAL",
+        "status": "ACTIVE",
+        "channel": "APPLICATION",
+        "decided_on": "2026-01-05",
+        "valid_from": "2026-01-05",
+        "valid_until": "2027-01-04",
+    }
+
+    async def page(*changes: dict[str, Any]) -> dict[str, int]:
+        async with db.unit_of_work() as session:
+            counts, _ = await apply_page(session, list(changes), 0, today)
+            return counts.as_dict()
+
+    async def settle(conflict_id: int, keep: str) -> None:
+        async with db.unit_of_work() as session:
+            await resolve(session, conflict_id, keep, resolved_by="t", note=None, today=today)
+
+    async def address() -> str:
+        rows = await sql(database_url, "SELECT address FROM households WHERE code = 'QD-0001'")
+        return str(rows[0][0])
+
+    try:
+        async with db.unit_of_work() as session:
+            session.add(
+                Household(
+                    code="QD-0001",
+                    region_code="320681100000",
+                    address=mine["address"],
+                    urban_rural="URBAN",
+                    category="DIBAO",
+                    status="ACTIVE",
+                    channel="APPLICATION",
+                )
+            )
+        # The same household record, another category: the record links, the category waits.
+        first = await page(
+            _change(1, "HOUSEHOLD", "H1", 1, mine), _change(2, "CATEGORY", "H1", 1, category)
+        )
+        assert (first["households_updated"], first["conflicts"]) == (1, 1)
+        rows = await sql(database_url, "SELECT national_id, category FROM households")
+        assert rows == [("H1", "DIBAO")]
+        # While that conflict is open, a new national address waits too.
+        moved = {**mine, "address": "启东市汇龙镇江海路2号"}
+        assert (await page(_change(3, "HOUSEHOLD", "H1", 2, moved)))["conflicts"] == 1
+        assert await address() == mine["address"]
+        ids = [i for (i,) in await sql(database_url, "SELECT id FROM sync_conflicts ORDER BY id")]
+        # Keeping the local category does not yet open the household to national changes.
+        await settle(ids[0], "local")
+        again = {**mine, "address": "启东市汇龙镇江海路3号"}
+        assert (await page(_change(4, "HOUSEHOLD", "H1", 3, again)))["conflicts"] == 1
+        ids = [
+            i
+            for (i,) in await sql(
+                database_url, "SELECT id FROM sync_conflicts WHERE status = 'OPEN' ORDER BY id"
+            )
+        ]
+        assert len(ids) == 2
+        await settle(ids[1], "national")  # the newest address, over the local one
+        assert await address() == again["address"]
+        await settle(ids[0], "local")  # the older national address: answered, not applied
+        assert await address() == again["address"]
+        # All resolved: the next national change applies as usual.
+        latest = {**mine, "address": "启东市汇龙镇江海路4号"}
+        applied = await page(_change(5, "HOUSEHOLD", "H1", 4, latest))
+        assert (applied["households_updated"], applied["conflicts"]) == (1, 0)
+        assert await address() == latest["address"]
+        # Another national household claiming this code is refused, naming both.
+        other = await page(_change(6, "HOUSEHOLD", "H2", 1, {**mine, "address": "别处"}))
+        assert other["rejected"] == 1
+        reasons = await sql(database_url, "SELECT errors FROM sync_rejections WHERE seq = 6")
+        assert "H1" in str(reasons[0][0])
+    finally:
+        await db.dispose()

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 
-from adapters.http import Policy, Upstream
+from adapters.http import Policy, Upstream, UpstreamError
 from adapters.national.signing import RequestSigner, SignatureMethod, sm3_available
 from adapters.national.wire import API, ChangesPage, RejectionsPage, UploadAccepted, UploadReceipt
 from gateway.errors import LigError
@@ -105,6 +105,10 @@ class NationalClient:
                 yield rejection
             if page.next_cursor is None:
                 return
+            if page.next_cursor == cursor:
+                raise UpstreamError(
+                    self.upstream.name, f"rejections cursor {cursor!r} did not move; stopped"
+                )
             cursor = page.next_cursor
 
 

@@ -315,6 +315,7 @@ async def _upload(sim: NationalSimulator, request: Request) -> Response:
     if len(month) != 7 or month[4] != "-" or region not in DIVISIONS:
         return _problem(400, "BAD_REQUEST", "month (YYYY-MM) and a known region_code are needed")
     hasher = request.scope["lig.hasher"]
+    arrived = sim.verifier.clock()
     upload = _Upload(uuid.uuid4().hex, month, region, request.headers.get("idempotency-key"), "")
     try:
         async for line in _lines(request, hasher):
@@ -331,6 +332,7 @@ async def _upload(sim: NationalSimulator, request: Request) -> Response:
             None,
             request.headers,
             body_digest=hasher.hexdigest(),
+            received_at=arrived,
         )
     except SignatureRefused as refused:
         return _problem(401, refused.code, refused.message)

@@ -96,7 +96,7 @@ class ChangesPage(_Wire):
     """`GET /api/v1/changes?cursor=…&limit=…`: changes in `seq` order after the cursor."""
 
     changes: list[dict[str, Any]]
-    next_cursor: str
+    next_cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)]
     has_more: bool
     remaining: int | None = None  # changes after this page, when the server knows
 

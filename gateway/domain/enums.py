@@ -262,4 +262,3 @@ class ExportStatus(StrEnum):
     UPLOADING = "UPLOADING"  # the batch is being sent
     SUBMITTED = "SUBMITTED"  # sent; the national system has not answered yet
     DONE = "DONE"  # the receipt came back (with its rejections)
-    FAILED = "FAILED"  # the upload or the receipt failed; a rerun retries

@@ -31,11 +31,13 @@ from adapters.national.wire import (
 from gateway.domain.enums import (
     Category,
     Channel,
+    ConflictStatus,
     HouseholdStatus,
     LaborCapacity,
     Relation,
     SyncEntity,
 )
+from gateway.errors import LigError
 from gateway.models import (
     Determination,
     Household,
@@ -47,6 +49,13 @@ from gateway.models import (
 from gateway.models.base import utcnow
 
 SYNC_USER = "national-sync"
+_HOUSEHOLD_GROUPS = (SyncEntity.HOUSEHOLD, SyncEntity.CATEGORY)
+# The field a change could not be placed by (its household is unknown, its code taken).
+_UNPLACED_FIELD = {
+    SyncEntity.HOUSEHOLD: "data.household_code",
+    SyncEntity.CATEGORY: "national_id",
+    SyncEntity.PERSON: "data.household_id",
+}
 _HOUSEHOLD_FIELDS = ("region_code", "address", "phone", "urban_rural", "former_registered_poor")
 _CATEGORY_FIELDS = ("category", "status", "channel", "valid_from", "valid_until")
 _PERSON_FIELDS = (
@@ -60,8 +69,12 @@ _PERSON_FIELDS = (
 )
 
 
-class PageRefused(Exception):
-    """The page itself is unusable (a change without a readable sequence number)."""
+class PageRefused(LigError):
+    """The page itself is unusable (a change without a readable sequence number): nothing of it
+    is applied, and the sync stops rather than skip what it cannot place."""
+
+    code = "UPSTREAM_INVALID"
+    http_status = 502
 
 
 @dataclass
@@ -109,7 +122,15 @@ class _Page:
     persons: dict[str, Person] = field(default_factory=dict)  # by national id
     by_number: dict[str, Person] = field(default_factory=dict)
     memberships: dict[int, Membership] = field(default_factory=dict)  # current, by person id
-    touched: set[int] = field(default_factory=set)  # id() of rows this page wrote
+    # (id() of a row, field group) this page wrote: a later change of the same group in the
+    # page is the national system's own sequel, not a local edit.
+    written: set[tuple[int, SyncEntity]] = field(default_factory=set)
+    # id() of households and people with a conflict waiting (stored before, or found in this
+    # page): until it is resolved, every national change to them waits as a conflict too, and
+    # their synced base is not moved.
+    disputed: set[int] = field(default_factory=set)
+    # Resolving a conflict in favour of the national change: apply it over the local edit.
+    force: bool = False
     # The memberships to open, by id() of the person: the latest change for each person wins.
     joins: dict[int, tuple[Person, Household, PersonData]] = field(default_factory=dict)
     determinations: list[tuple[Household, _Typed]] = field(default_factory=list)
@@ -137,9 +158,16 @@ def _problems(error: ValidationError, prefix: str = "") -> list[dict[str, str]]:
 
 
 async def apply_page(
-    session: AsyncSession, raw_changes: Iterable[dict[str, Any]], after: int, today: date
+    session: AsyncSession,
+    raw_changes: Iterable[dict[str, Any]],
+    after: int,
+    today: date,
+    *,
+    force: bool = False,
 ) -> tuple[Counts, int]:
-    """Apply the changes numbered above `after`; answer the counts and the highest seq seen."""
+    """Apply the changes numbered above `after`; answer the counts and the highest seq seen.
+    `force` applies them over local edits (a conflict resolved in the national change's
+    favour)."""
     counts = Counts()
     typed: list[_Typed] = []
     rejections: list[dict[str, Any]] = []
@@ -170,6 +198,7 @@ async def apply_page(
     typed.sort(key=lambda t: t.change.seq)
     typed = list({t.change.seq: t for t in typed}.values())  # a seq repeated in one page
     page = await _load(session, typed)
+    page.force = force
     now = utcnow()
     conflicts: list[dict[str, Any]] = []
     for item in typed:
@@ -189,14 +218,15 @@ async def apply_page(
                     "seq": item.change.seq,
                     "entity": entity.value,
                     "national_id": item.change.national_id,
-                    "errors": [{"field": "data.household_id", "reason": outcome}],
+                    "errors": [{"field": _UNPLACED_FIELD[entity], "reason": outcome}],
                     "detected_at": now,
                 }
             )
     # The version the flush will give each household written here: a later local edit raises
     # `version` past it, which is how the next sync recognises a local change.
-    for household in page.households.values():
-        if id(household) in page.touched:
+    for household in {id(h): h for h in page.households.values()}.values():
+        written = any((id(household), g) in page.written for g in _HOUSEHOLD_GROUPS)
+        if written and id(household) not in page.disputed:
             household.synced_version = 1 if household.version is None else household.version + 1
     await _assign_ids(session, list(session.new))
     await session.flush()  # moves close old rows before the new memberships below
@@ -271,9 +301,25 @@ async def _load(session: AsyncSession, typed: list[_Typed]) -> _Page:
     if numbers:
         for person in await session.scalars(select(Person).where(Person.id_number.in_(numbers))):
             page.by_number[person.id_number] = person
-    known = [
-        p.id for p in {**page.persons, **{p.id_number: p for p in page.by_number.values()}}.values()
-    ]
+    people = {**page.persons, **{p.id_number: p for p in page.by_number.values()}}.values()
+    known = [p.id for p in people]
+    rows = {h.id: h for h in (*page.households.values(), *page.by_code.values())}
+    if rows or known:
+        waiting = await session.execute(
+            select(SyncConflict.household_id, SyncConflict.person_id).where(
+                SyncConflict.status == ConflictStatus.OPEN,
+                SyncConflict.household_id.in_(rows) | SyncConflict.person_id.in_(known),
+            )
+        )
+        by_person = {p.id: p for p in people}
+        for household_id, person_id in waiting:
+            row = (
+                rows.get(household_id)
+                if household_id is not None
+                else by_person.get(person_id or 0)
+            )
+            if row is not None:
+                page.disputed.add(id(row))
     if known:
         for membership in await session.scalars(
             select(Membership).where(Membership.person_id.in_(known), Membership.left_on.is_(None))
@@ -318,31 +364,55 @@ def _differs(row: Any, data: Any, names: Iterable[str]) -> bool:
 
 
 def _household_changed_locally(
-    page: _Page, household: Household, data: Any, names: tuple[str, ...]
+    page: _Page, household: Household, data: Any, group: SyncEntity
 ) -> bool:
-    if id(household) in page.touched:
+    if page.force:
         return False
+    if id(household) in page.disputed:
+        return True
+    if (id(household), group) in page.written:
+        return False
+    names = _HOUSEHOLD_FIELDS if group == SyncEntity.HOUSEHOLD else _CATEGORY_FIELDS
     if household.synced_version is None:
         # Known here before it was ever synced: a difference is a local state to keep.
         return _differs(household, data, names)
     return household.version != household.synced_version
 
 
+def _person_changed_locally(page: _Page, person: Person, data: PersonData) -> bool:
+    if page.force:
+        return False
+    if id(person) in page.disputed:
+        return True
+    if (id(person), SyncEntity.PERSON) in page.written:
+        return False
+    if person.synced_at is None:
+        # Known here before it was ever synced: a difference is a local state to keep.
+        return _differs(person, data, _PERSON_FIELDS)
+    return person.updated_at > person.synced_at
+
+
 def _household(
     session: AsyncSession, page: _Page, item: _Typed, counts: Counts, now: datetime
-) -> dict[str, Any] | None:
+) -> dict[str, Any] | str | None:
     data = item.data
     assert isinstance(data, HouseholdData)
     nid = item.change.national_id
-    household = page.households.get(nid) or page.by_code.get(data.household_code)
-    if household is not None and household.national_id not in (None, nid):
-        household = None if household.national_id != nid else household
+    household = page.households.get(nid)
+    if household is None:
+        household = page.by_code.get(data.household_code)
+        if household is not None and household.national_id not in (None, nid):
+            return (
+                f"household code {data.household_code} belongs here to national household "
+                f"{household.national_id}"
+            )
     if household is not None and (household.national_version or 0) >= item.change.version:
         counts.stale += 1
         return None
     if household is not None and _household_changed_locally(
-        page, household, data, _HOUSEHOLD_FIELDS
+        page, household, data, SyncEntity.HOUSEHOLD
     ):
+        page.disputed.add(id(household))
         if household.national_id is None:
             # Linked by its code: the identity is recorded, the state waits for a decision.
             household.national_id = nid
@@ -373,7 +443,8 @@ def _household(
     household.updated_by = SYNC_USER
     household.updated_at = now
     page.households[nid] = household
-    page.touched.add(id(household))
+    page.by_code[data.household_code] = household
+    page.written.add((id(household), SyncEntity.HOUSEHOLD))
     return None
 
 
@@ -388,7 +459,8 @@ def _category(
     if (household.national_category_version or 0) >= item.change.version:
         counts.stale += 1
         return None
-    if _household_changed_locally(page, household, data, _CATEGORY_FIELDS):
+    if _household_changed_locally(page, household, data, SyncEntity.CATEGORY):
+        page.disputed.add(id(household))
         return _conflict(
             item,
             _state(household, ("code", *_CATEGORY_FIELDS, "version")),
@@ -401,7 +473,7 @@ def _category(
     household.national_category_version = item.change.version
     household.updated_by = SYNC_USER
     household.updated_at = now
-    page.touched.add(id(household))
+    page.written.add((id(household), SyncEntity.CATEGORY))
     page.determinations.append((household, item))
     counts.categories_applied += 1
     return None
@@ -422,20 +494,15 @@ def _person(
         target = page.households.get(data.household_id)
         if target is None:
             return f"household {data.household_id} is not known here yet"
-    if person is not None and id(person) not in page.touched:
-        local_edit = (
-            _differs(person, data, _PERSON_FIELDS)
-            if person.synced_at is None
-            else person.updated_at > person.synced_at
+    if person is not None and _person_changed_locally(page, person, data):
+        page.disputed.add(id(person))
+        return _conflict(
+            item,
+            _state(person, ("id_number", *_PERSON_FIELDS)),
+            person.updated_at,
+            person.updated_by,
+            person=person,
         )
-        if local_edit:
-            return _conflict(
-                item,
-                _state(person, ("id_number", *_PERSON_FIELDS)),
-                person.updated_at,
-                person.updated_by,
-                person=person,
-            )
     if person is None:
         person = Person(
             id_number=data.id_number,
@@ -457,7 +524,7 @@ def _person(
     person.synced_at = now
     page.persons[nid] = person
     page.by_number[data.id_number] = person
-    page.touched.add(id(person))
+    page.written.add((id(person), SyncEntity.PERSON))
     if _move(page, person, target, data, today):
         counts.moves += 1
     return None

@@ -17,6 +17,42 @@ from gateway.models.base import utcnow
 from gateway.sync.apply import apply_page
 
 
+async def _raise_national_version(session: AsyncSession, conflict: SyncConflict) -> None:
+    """Keeping the local state: the national version it answered counts as seen (never moving
+    the row's national version backwards), so that older national changes stay stale."""
+    version = conflict.national_version
+    if conflict.entity == SyncEntity.PERSON:
+        column: Any = Person.national_version
+        target = update(Person).where(Person.id == conflict.person_id)
+    else:
+        column = (
+            Household.national_version
+            if conflict.entity == SyncEntity.HOUSEHOLD
+            else Household.national_category_version
+        )
+        target = update(Household).where(Household.id == conflict.household_id)
+    await session.execute(
+        target.where((column.is_(None)) | (column < version)).values({column: version})
+    )
+
+
+async def _settle(session: AsyncSession, conflict: SyncConflict) -> None:
+    """Mark the row's present state as the synced base (a plain UPDATE: not a change of the
+    household, so neither its version nor its history moves)."""
+    if conflict.entity == SyncEntity.PERSON:
+        await session.execute(
+            update(Person)
+            .where(Person.id == conflict.person_id)
+            .values(synced_at=Person.updated_at)
+        )
+    else:
+        await session.execute(
+            update(Household)
+            .where(Household.id == conflict.household_id)
+            .values(synced_version=Household.version)
+        )
+
+
 def describe(conflict: SyncConflict) -> dict[str, Any]:
     return {
         "id": conflict.id,
@@ -71,49 +107,35 @@ async def resolve(
         raise NotFound(f"no sync conflict {conflict_id}")
     if conflict.status != ConflictStatus.OPEN:
         raise Conflict(f"sync conflict {conflict_id} is already {conflict.status.value}")
-    # Mark the local state as the synced base (a plain UPDATE: not a change of the household,
-    # so neither its version nor its history moves).
-    if conflict.entity == SyncEntity.PERSON:
-        await session.execute(
-            update(Person)
-            .where(Person.id == conflict.person_id)
-            .values(synced_at=Person.updated_at)
+    conflict.status = (
+        ConflictStatus.TOOK_NATIONAL if keep == "national" else ConflictStatus.KEPT_LOCAL
+    )
+    await session.flush()
+    # Until every conflict of the row is resolved, national changes keep waiting as conflicts;
+    # after the last one, the state here becomes the base the next changes are compared with.
+    others = await session.scalar(
+        select(func.count())
+        .select_from(SyncConflict)
+        .where(
+            SyncConflict.status == ConflictStatus.OPEN,
+            SyncConflict.person_id == conflict.person_id
+            if conflict.entity == SyncEntity.PERSON
+            else SyncConflict.household_id == conflict.household_id,
         )
-    else:
-        await session.execute(
-            update(Household)
-            .where(Household.id == conflict.household_id)
-            .values(synced_version=Household.version)
-        )
+    )
     if keep == "national":
-        session.expire_all()  # the rows apply_page loads must show the UPDATE above
+        session.expire_all()  # the rows apply_page loads must be read afresh
         await session.refresh(conflict)
-        counts, _ = await apply_page(session, [conflict.national_state], 0, today)
+        counts, _ = await apply_page(session, [conflict.national_state], 0, today, force=True)
         if counts.applied == 0:
             raise Conflict(
                 "the national change could not be applied (a newer national version is "
                 "already here, or its household is unknown); keep the local state instead"
             )
-        conflict.status = ConflictStatus.TOOK_NATIONAL
     else:
-        version_column = {
-            SyncEntity.HOUSEHOLD: Household.national_version,
-            SyncEntity.CATEGORY: Household.national_category_version,
-        }
-        if conflict.entity == SyncEntity.PERSON:
-            await session.execute(
-                update(Person)
-                .where(Person.id == conflict.person_id)
-                .values(national_version=conflict.national_version)
-            )
-        else:
-            column = version_column[conflict.entity]
-            await session.execute(
-                update(Household)
-                .where(Household.id == conflict.household_id)
-                .values({column: conflict.national_version})
-            )
-        conflict.status = ConflictStatus.KEPT_LOCAL
+        await _raise_national_version(session, conflict)
+    if not others:
+        await _settle(session, conflict)
     conflict.resolved_at = utcnow()
     conflict.resolved_by = resolved_by
     conflict.note = note

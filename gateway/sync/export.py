@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.national.client import NationalClient
 from adapters.national.wire import UploadRejection
@@ -46,6 +47,7 @@ from gateway.models import (
 )
 from gateway.models.base import utcnow
 from gateway.principal import LOCAL_OPERATOR
+from gateway.sync import Progress
 
 MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 PAGE = 1000
@@ -99,9 +101,6 @@ def check_month(month: str, today: date) -> str:
     return month
 
 
-Progress = Callable[[int, int | None], None]
-
-
 async def export_national(
     db: Database,
     client: NationalClient,
@@ -119,10 +118,16 @@ async def export_national(
     with tempfile.TemporaryDirectory(prefix="lig-export-") as folder:
         spool = Path(folder) / f"{region_code}-{month}.ndjson"
         households, records, digest = await _spool(db, region_code, spool, progress)
-        export = await _pending(db, month, region_code, digest)
+        export = await _pending(db, month, region_code, digest, households, records)
         report = ExportReport(export.id, month, region_code, export.status, export.upload_id)
-        report.households, report.records = households, records
+        # What was (or is being) uploaded: a resumed export reports its own upload.
+        report.households, report.records = export.households, export.records
         report.resumed = export.status == ExportStatus.SUBMITTED
+        if report.resumed and export.content_hash != digest:
+            report.message = (
+                "collected the receipt of this month's earlier upload; the data changed since, "
+                "so run the command again to upload the current content"
+            )
         if export.status == ExportStatus.DONE:
             return await _done(db, export, report, started, "already exported: same content")
         if export.upload_id is None:
@@ -156,21 +161,26 @@ async def export_national(
             )
             return report
         await sleep(poll_seconds)
-    rejections = [r async for r in client.rejections(report.upload_id)]
     async with db.unit_of_work() as session:
         row = await session.get(NationalExport, export.id, with_for_update=True)
         assert row is not None
+        # Stored again from scratch: a rerun after a crash here leaves one copy.
         await session.execute(
             delete(NationalExportRejection).where(NationalExportRejection.export_id == row.id)
         )
-        for start in range(0, len(rejections), PAGE):
-            await session.execute(
-                insert(NationalExportRejection),
-                [
-                    _rejection_row(row.id, start + i + 1, r)
-                    for i, r in enumerate(rejections[start : start + PAGE])
-                ],
-            )
+        chunk: list[dict[str, Any]] = []
+        number = 0
+        async for rejection in client.rejections(report.upload_id):
+            number += 1
+            chunk.append(_rejection_row(row.id, number, rejection))
+            report.by_code[rejection.code] = report.by_code.get(rejection.code, 0) + 1
+            if len(report.rejections) < LISTED:
+                report.rejections.append(rejection.model_dump(exclude_none=True))
+            if len(chunk) == PAGE:
+                await session.execute(insert(NationalExportRejection), chunk)
+                chunk = []
+        if chunk:
+            await session.execute(insert(NationalExportRejection), chunk)
         row.status = ExportStatus.DONE
         row.accepted = receipt.accepted
         row.rejected = receipt.rejected
@@ -192,9 +202,6 @@ async def export_national(
         )
     report.status = ExportStatus.DONE
     report.accepted, report.rejected = receipt.accepted, receipt.rejected
-    for rejection in rejections:
-        report.by_code[rejection.code] = report.by_code.get(rejection.code, 0) + 1
-    report.rejections = [r.model_dump(exclude_none=True) for r in rejections[:LISTED]]
     report.seconds = time.monotonic() - started
     return report
 
@@ -211,20 +218,22 @@ def _rejection_row(export_id: str, number: int, rejection: UploadRejection) -> d
     }
 
 
-async def _pending(db: Database, month: str, region_code: str, digest: str) -> NationalExport:
-    """The export of this content that a rerun should continue, or a new one."""
+async def _pending(
+    db: Database, month: str, region_code: str, digest: str, households: int, records: int
+) -> NationalExport:
+    """The export a rerun should continue: one of this month whose receipt has not come back
+    (whatever changed since: that upload stands and must be collected first), else one of this
+    very content; or a new one."""
     async with db.unit_of_work() as session:
-        found = await session.scalar(
+        of_month = (
             select(NationalExport)
-            .where(
-                NationalExport.month == month,
-                NationalExport.region_code == region_code,
-                NationalExport.content_hash == digest,
-                NationalExport.status != ExportStatus.FAILED,
-            )
+            .where(NationalExport.month == month, NationalExport.region_code == region_code)
             .order_by(NationalExport.started_at.desc())
             .limit(1)
         )
+        found = await session.scalar(
+            of_month.where(NationalExport.status == ExportStatus.SUBMITTED)
+        ) or await session.scalar(of_month.where(NationalExport.content_hash == digest))
         if found is not None:
             return found
         export = NationalExport(
@@ -233,6 +242,8 @@ async def _pending(db: Database, month: str, region_code: str, digest: str) -> N
             region_code=region_code,
             status=ExportStatus.UPLOADING,
             content_hash=digest,
+            households=households,
+            records=records,
             started_by=LOCAL_OPERATOR.client_id,
         )
         session.add(export)
@@ -281,69 +292,78 @@ async def _spool(
     households = records = 0
     last_id = 0
     prefix = significant_prefix(region_code)
-    with spool.open("wb") as out:
-        while True:
-            async with db.reader.connect() as conn:
-                page = (
-                    await conn.execute(
-                        select(
-                            Household.id,
-                            Household.code,
-                            Household.national_id,
-                            Household.region_code,
-                            Household.category,
-                            Household.status,
-                            Household.valid_from,
-                            Household.valid_until,
-                        )
-                        .where(
-                            Household.id > last_id,
-                            Household.category != Category.NONE,
-                            Household.status.in_(EXPORTED_STATUSES),
-                            Household.region_code.startswith(prefix),
-                        )
-                        .order_by(Household.id)
-                        .limit(PAGE)
-                    )
-                ).all()
-                if not page:
-                    break
-                members: dict[int, list[dict[str, str]]] = {}
-                for household_id, number, name, relation in await conn.execute(
-                    select(
-                        Membership.household_id, Person.id_number, Person.name, Membership.relation
-                    )
-                    .join(Person, Person.id == Membership.person_id)
-                    .where(
-                        Membership.household_id.in_([row[0] for row in page]),
-                        Membership.left_on.is_(None),
-                        Person.deceased_on.is_(None),
-                    )
-                    .order_by(Membership.household_id, Membership.id)
-                ):
-                    members.setdefault(household_id, []).append(
-                        {"id_number": number, "name": name, "relation": str(relation)}
-                    )
-            lines = []
-            for row in page:
-                people = members.get(row[0], [])
-                record = {
-                    "household_code": row[1],
-                    "national_id": row[2],
-                    "region_code": row[3],
-                    "category": str(row[4]),
-                    "status": str(row[5]),
-                    "valid_from": row[6].isoformat() if row[6] else None,
-                    "valid_until": row[7].isoformat() if row[7] else None,
-                    "members": people,
-                }
-                lines.append(orjson.dumps(record) + b"\n")
-                records += len(people)
-            chunk = b"".join(lines)
-            digest.update(chunk)
-            out.write(chunk)
-            households += len(page)
-            last_id = page[-1][0]
-            if progress is not None:
-                progress(len(page), None)
+    # One read transaction for the whole file, so that it is one snapshot: a member moving
+    # between two pages is listed once, not twice or never.
+    async with db.reader.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            with spool.open("wb") as out:
+                while page := await _page(conn, prefix, last_id):
+                    chunk = b"".join(orjson.dumps(record) + b"\n" for _, record in page)
+                    digest.update(chunk)
+                    out.write(chunk)
+                    households += len(page)
+                    records += sum(len(record["members"]) for _, record in page)
+                    last_id = page[-1][0]
+                    if progress is not None:
+                        progress(len(page), None)
     return households, records, digest.hexdigest()
+
+
+async def _page(conn: AsyncConnection, prefix: str, after: int) -> list[tuple[int, dict[str, Any]]]:
+    """The next keyset page of covered households: (id, upload record with its members)."""
+    households = (
+        await conn.execute(
+            select(
+                Household.id,
+                Household.code,
+                Household.national_id,
+                Household.region_code,
+                Household.category,
+                Household.status,
+                Household.valid_from,
+                Household.valid_until,
+            )
+            .where(
+                Household.id > after,
+                Household.category != Category.NONE,
+                Household.status.in_(EXPORTED_STATUSES),
+                Household.region_code.startswith(prefix),
+            )
+            .order_by(Household.id)
+            .limit(PAGE)
+        )
+    ).all()
+    if not households:
+        return []
+    members: dict[int, list[dict[str, str]]] = {}
+    for household_id, number, name, relation in await conn.execute(
+        select(Membership.household_id, Person.id_number, Person.name, Membership.relation)
+        .join(Person, Person.id == Membership.person_id)
+        .where(
+            Membership.household_id.in_([row[0] for row in households]),
+            Membership.left_on.is_(None),
+            Person.deceased_on.is_(None),
+        )
+        .order_by(Membership.household_id, Membership.id)
+    ):
+        members.setdefault(household_id, []).append(
+            {"id_number": number, "name": name, "relation": str(relation)}
+        )
+    return [
+        (
+            row[0],
+            {
+                "household_code": row[1],
+                "national_id": row[2],
+                "region_code": row[3],
+                "category": str(row[4]),
+                "status": str(row[5]),
+                "valid_from": row[6].isoformat() if row[6] else None,
+                "valid_until": row[7].isoformat() if row[7] else None,
+                "members": members.get(row[0], []),
+            },
+        )
+        for row in households
+    ]

@@ -31,7 +31,8 @@ from gateway.models import FeedFile, PushReceiptItem
 from gateway.models.base import utcnow
 from gateway.pushes.ingest import Tally
 from gateway.settings import Settings
-from gateway.sync.feed_store import Progress, PullReport, advance, store
+from gateway.sync import Progress
+from gateway.sync.feed_store import PullReport, advance, store
 from gateway.sync.leases import Lease
 
 # How many problems a file's record lists (its `rejected` count is always complete).

@@ -11,8 +11,8 @@ from adapters.http import Policy, Upstream
 from gateway.database import Database
 from gateway.pushes.ingest import Tally
 from gateway.settings import Settings
+from gateway.sync import Progress
 from gateway.sync.feed_store import (
-    Progress,
     PullReport,
     advance,
     checkpoint_name,

@@ -4,7 +4,7 @@ as the agency's own batch, and move the feed's checkpoint, in the caller's trans
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 
 # Called after each stored page or file with the records in it, and None (a feed does not say
 # how many remain): the shape of the national sync's progress, so one progress bar serves both.
-Progress = Callable[[int, int | None], None]
 Status = Literal["ok", "failed", "skipped"]
 
 

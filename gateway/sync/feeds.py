@@ -39,9 +39,10 @@ from gateway.errors import InvalidInput
 from gateway.models import SyncCheckpoint
 from gateway.models.base import utcnow
 from gateway.settings import Settings
+from gateway.sync import Progress
 from gateway.sync.feed_drops import pull_drops
 from gateway.sync.feed_pages import pull_pages
-from gateway.sync.feed_store import Progress, PullReport, checkpoint_name, principal
+from gateway.sync.feed_store import PullReport, checkpoint_name, principal
 from gateway.sync.leases import Lease, LeaseHeld
 
 log = logging.getLogger(__name__)

@@ -19,15 +19,25 @@ from gateway.models import JobLease
 from gateway.models.base import utcnow
 
 
+def _pid_namespace() -> str:
+    """The process's pid namespace: containers on one host may share its name but not pids."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "-"
+
+
 def holder_name() -> str:
-    """Who holds a lease: the host, the process, and a nonce for this run."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:128]
+    """Who holds a lease: the host, the process (with its pid namespace), a nonce for this run."""
+    host = socket.gethostname()
+    return f"{host}:{os.getpid()}:{_pid_namespace()}:{uuid.uuid4().hex[:8]}"[:128]
 
 
 def _dead_here(holder: str) -> bool:
-    host, _, rest = holder.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+    host, pid, namespace, *_ = (*holder.split(":"), "", "", "")
+    if host != socket.gethostname() or namespace != _pid_namespace():
+        return False
+    if not pid.isdigit() or int(pid) == os.getpid():
         return False
     try:
         os.kill(int(pid), 0)

@@ -3,32 +3,36 @@
 Each page is applied and the checkpoint advanced in one transaction, so after a crash the rerun
 starts at the first page not committed: nothing is lost and nothing applied twice (and a page
 that is applied twice anyway changes nothing, see apply.py). One run at a time: the run holds
-the `national` lease, and each page checks that the checkpoint is where the run left it.
+the `sync:national` lease, and each page checks that the checkpoint is where the run left it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from adapters.http import UpstreamError
 from adapters.national.client import NationalClient
 from gateway.audit import record_change
 from gateway.database import Database
-from gateway.errors import Conflict
+from gateway.errors import Conflict, LigError
 from gateway.models import SyncCheckpoint
 from gateway.models.base import utcnow
 from gateway.principal import LOCAL_OPERATOR
 from gateway.pushes.matching import match_waiting
-from gateway.sync.apply import Counts, apply_page
+from gateway.sync import Progress
+from gateway.sync.apply import Counts, PageRefused, apply_page
 from gateway.sync.leases import Lease, LeaseHeld
 
 CHECKPOINT = "national"
 LEASE_SECONDS = 600.0
+# A page may legitimately come again once (a repeated answer); this many in a row is a loop.
+MAX_PAGES_WITHOUT_PROGRESS = 5
 
 
 @dataclass
@@ -52,10 +56,6 @@ class SyncReport:
             "changes_per_second": round(self.changes / self.seconds, 1) if self.seconds else 0.0,
             "requests": self.attempts,
         }
-
-
-# Called after each page with the changes in it and the changes still to come (if known).
-Progress = Callable[[int, int | None], None]
 
 
 async def _checkpoint(db: Database) -> tuple[str | None, int]:
@@ -87,33 +87,29 @@ async def sync_national(
     try:
         cursor, position = await _checkpoint(db)
         report.position = position
+        stuck = 0
         while max_pages is None or report.pages < max_pages:
             try:
                 page = await client.changes(cursor, page_size)
-            except Exception as error:
+            except (LigError, ValidationError) as error:
                 await _failed(db, str(error))
                 raise
-            async with db.unit_of_work() as session:
-                checkpoint = await session.scalar(
-                    select(SyncCheckpoint)
-                    .where(SyncCheckpoint.name == CHECKPOINT)
-                    .with_for_update()
+            try:
+                counts, highest = await _apply(db, page.changes, page.next_cursor, position, today)
+            except PageRefused as error:
+                await _failed(db, error.message)
+                raise
+            except Exception as error:
+                await _failed(db, f"{type(error).__name__} while applying a page")
+                raise
+            stuck = stuck + 1 if (page.next_cursor == cursor and highest == position) else 0
+            if stuck >= MAX_PAGES_WITHOUT_PROGRESS and page.has_more:
+                message = (
+                    f"the national system served {stuck} pages in a row without moving on "
+                    f"(cursor {cursor!r}); stopped, nothing is lost — run again later"
                 )
-                if checkpoint is None or checkpoint.position != position:
-                    raise Conflict(
-                        "the national checkpoint moved under this run (another sync ran); "
-                        "nothing of this page was applied — run again"
-                    )
-                counts, highest = await apply_page(session, page.changes, position, today)
-                totals = dict(checkpoint.totals or {})
-                for name, value in counts.as_dict().items():
-                    totals[name] = totals.get(name, 0) + value
-                checkpoint.totals = totals
-                checkpoint.cursor = page.next_cursor
-                checkpoint.position = highest
-                checkpoint.last_success_at = utcnow()
-                checkpoint.last_error = None
-                checkpoint.updated_at = utcnow()
+                await _failed(db, message)
+                raise UpstreamError("national system", message)
             report.pages += 1
             report.changes += len(page.changes)
             report.counts.add(counts)
@@ -140,6 +136,31 @@ async def sync_national(
         report.attempts = client.upstream.attempts_made - attempts_before
         await lease.release()
     return report
+
+
+async def _apply(
+    db: Database, changes: list[dict[str, Any]], next_cursor: str, position: int, today: date
+) -> tuple[Counts, int]:
+    """One page and the checkpoint after it, in one transaction."""
+    async with db.unit_of_work() as session:
+        checkpoint = await session.scalar(
+            select(SyncCheckpoint).where(SyncCheckpoint.name == CHECKPOINT).with_for_update()
+        )
+        if checkpoint is None or checkpoint.position != position:
+            raise Conflict(
+                "the national checkpoint moved under this run (another sync ran); "
+                "nothing of this page was applied — run again"
+            )
+        counts, highest = await apply_page(session, changes, position, today)
+        totals = dict(checkpoint.totals or {})
+        for name, value in counts.as_dict().items():
+            totals[name] = totals.get(name, 0) + value
+        checkpoint.totals = totals
+        checkpoint.cursor = next_cursor
+        checkpoint.position = highest
+        checkpoint.last_success_at = checkpoint.updated_at = utcnow()
+        checkpoint.last_error = None
+    return counts, highest
 
 
 async def _failed(db: Database, message: str) -> None:
