@@ -129,6 +129,8 @@ class _Page:
     # page): until it is resolved, every national change to them waits as a conflict too, and
     # their synced base is not moved.
     disputed: set[int] = field(default_factory=set)
+    # id() of households this page created: they have no local state to protect.
+    created: set[int] = field(default_factory=set)
     # Resolving a conflict in favour of the national change: apply it over the local edit.
     force: bool = False
     # The memberships to open, by id() of the person: the latest change for each person wins.
@@ -366,7 +368,7 @@ def _differs(row: Any, data: Any, names: Iterable[str]) -> bool:
 def _household_changed_locally(
     page: _Page, household: Household, data: Any, group: SyncEntity
 ) -> bool:
-    if page.force:
+    if page.force or id(household) in page.created:
         return False
     if id(household) in page.disputed:
         return True
@@ -433,6 +435,7 @@ def _household(
             created_by=SYNC_USER,
         )
         session.add(household)
+        page.created.add(id(household))
         counts.households_created += 1
     else:
         counts.households_updated += 1
