@@ -62,7 +62,9 @@ async def _checkpoint(db: Database) -> tuple[str | None, int]:
     async with db.unit_of_work() as session:
         found = await session.get(SyncCheckpoint, CHECKPOINT)
         if found is None:
-            session.add(SyncCheckpoint(name=CHECKPOINT, position=0, totals={}))
+            session.add(
+                SyncCheckpoint(name=CHECKPOINT, position=0, totals={}, last_run_at=utcnow())
+            )
             return None, 0
         found.last_run_at = utcnow()
         return found.cursor, found.position
