@@ -8,6 +8,8 @@ the `sync:national` lease, and each page checks that the checkpoint is where the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +20,7 @@ from sqlalchemy import select
 
 from adapters.http import UpstreamError
 from adapters.national.client import NationalClient
+from adapters.national.wire import ChangesPage
 from gateway.audit import record_change
 from gateway.database import Database
 from gateway.errors import Conflict, LigError
@@ -77,7 +80,6 @@ async def sync_national(
     page_size: int,
     today: date,
     progress: Progress | None = None,
-    max_pages: int | None = None,
 ) -> SyncReport:
     """Pull and apply every change after the checkpoint; answer what was done."""
     lease = Lease(db.engine, "sync:national", LEASE_SECONDS)
@@ -86,16 +88,25 @@ async def sync_national(
     started = time.monotonic()
     attempts_before = client.upstream.attempts_made
     report = SyncReport()
+    fetching: asyncio.Task[ChangesPage] | None = None
     try:
         cursor, position = await _checkpoint(db)
         report.position = position
         stuck = 0
-        while max_pages is None or report.pages < max_pages:
+        fetching = asyncio.ensure_future(client.changes(cursor, page_size))
+        while fetching is not None:
             try:
-                page = await client.changes(cursor, page_size)
+                page = await fetching
             except (LigError, ValidationError) as error:
                 await _failed(db, str(error))
                 raise
+            # The next page is on its way while this one is applied: the upstream's time and
+            # ours overlap (the page is not applied before this one has committed).
+            fetching = (
+                asyncio.ensure_future(client.changes(page.next_cursor, page_size))
+                if page.has_more
+                else None
+            )
             try:
                 counts, highest = await _apply(db, page.changes, page.next_cursor, position, today)
             except PageRefused as error:
@@ -120,8 +131,6 @@ async def sync_national(
             if progress is not None:
                 progress(len(page.changes), page.remaining)
             await lease.renew()
-            if not page.has_more:
-                break
         async with db.unit_of_work() as session:
             # People who arrived may be the ones earlier pushes and feeds were waiting for.
             report.matched = await match_waiting(session)
@@ -134,6 +143,10 @@ async def sync_national(
                 result_count=report.counts.applied,
             )
     finally:
+        if fetching is not None and not fetching.done():
+            fetching.cancel()
+            with contextlib.suppress(BaseException):
+                await fetching
         report.seconds = time.monotonic() - started
         report.attempts = client.upstream.attempts_made - attempts_before
         await lease.release()
