@@ -17,4 +17,6 @@ python3 -m venv .venv
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/lig schema export --check
-exec .venv/bin/python -m pytest "$@"
+# One worker per core (each with its own PostgreSQL cluster and templates): the suite is
+# mostly waiting on databases and subprocesses, and takes about 7 minutes on 2 cores.
+exec .venv/bin/python -m pytest --numprocesses=auto "$@"
