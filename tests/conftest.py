@@ -29,6 +29,8 @@ from tests.support import postgres
 ENGINES = ("sqlite", "postgresql")
 DEMO_HOUSEHOLDS = 300
 _counter = itertools.count()
+# Under pytest-xdist each worker names its databases apart (they may share one server).
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,7 +101,7 @@ class Templates:
                 url = f"sqlite+aiosqlite:///{path}"
             else:
                 cluster: postgres.Cluster = self.request.getfixturevalue("pg_cluster")
-                name = f"template_{'demo' if demo else 'empty'}"
+                name = f"template_{_WORKER}_{'demo' if demo else 'empty'}"
                 asyncio.run(_pg_admin(cluster.url, f"CREATE DATABASE {name}"))
                 url = cluster.database_url(name)
             asyncio.run(_migrate(url))
@@ -117,7 +119,7 @@ class Templates:
             shutil.copyfile(source, target)
             return f"sqlite+aiosqlite:///{target}"
         cluster: postgres.Cluster = self.request.getfixturevalue("pg_cluster")
-        name = f"test_{n}"
+        name = f"test_{_WORKER}_{n}"
         asyncio.run(
             _pg_admin(cluster.url, f"CREATE DATABASE {name} TEMPLATE {template.rsplit('/', 1)[1]}")
         )
