@@ -337,3 +337,22 @@ class Upstream:
 
 async def _default_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
+
+
+class Upstreams:
+    """The clients of a long-running process (the feed schedule), one per upstream, kept
+    between calls so that pooled connections and the circuit breaker span them."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str], Upstream] = {}
+
+    def get(self, name: str, base_url: str, make: Callable[[], Upstream]) -> Upstream:
+        key = (name, base_url)
+        if key not in self._clients:
+            self._clients[key] = make()
+        return self._clients[key]
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()

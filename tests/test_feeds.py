@@ -672,3 +672,36 @@ def test_lig_feeds_run_once_pulls_what_is_due(invoke: Any, database_url: str) ->
         rows = {row["agency"]: row for row in json.loads(status.stdout)}
         assert rows["hr-social-security"]["totals"]["accepted"] == 20
         assert rows["hr-social-security"]["last_success_at"] is not None
+
+
+async def test_the_schedule_keeps_one_client_per_feed_and_its_breaker_across_rounds(
+    database_url: str,
+) -> None:
+    from adapters.http import Upstreams
+
+    config = settings(
+        database_url,
+        feed_urls={"hr-social-security": "http://127.0.0.1:9"},  # nothing listens there
+        feed_intervals={"hr-social-security": 1},
+        upstream_attempts=2,
+        upstream_breaker_failures=2,
+        upstream_breaker_reset_seconds=3600,
+    )
+    db = Database(config)
+    upstreams = Upstreams()
+    try:
+        t0 = datetime.now(UTC)
+        (first,) = await run_due(db, config, t0, upstreams=upstreams)
+        assert first.status == "failed"
+        (client,) = upstreams._clients.values()
+        tried = client.attempts_made
+        assert tried == 2
+        (second,) = await run_due(db, config, t0 + timedelta(seconds=5), upstreams=upstreams)
+        # The breaker opened in the first round: the second does not even call.
+        assert second.status == "failed"
+        assert "not called" in (second.reason or "")
+        assert client.attempts_made == tried
+        assert list(upstreams._clients.values()) == [client]
+    finally:
+        await upstreams.aclose()
+        await db.dispose()

@@ -13,8 +13,10 @@ import typer
 from rich.table import Column, Table
 
 from adapters.feeds import FEEDS
+from adapters.http import Upstreams
 from gateway.commands.common import database, err, fail, fail_with
 from gateway.commands.progress import counting
+from gateway.database import Database
 from gateway.errors import LigError
 from gateway.models.base import utcnow
 from gateway.settings import Settings, get_settings
@@ -134,18 +136,31 @@ async def _schedule(settings: Settings, once: bool) -> bool:
     except (NotImplementedError, RuntimeError):  # not on this platform, or not the main thread
         pass
     failed = False
+    upstreams = Upstreams()  # one client per feed for the life of the schedule
     async with database(settings) as db:
-        while not stop.is_set():
-            for report in await run_due(db, settings):
-                failed = failed or report.status == "failed"
-                _line(report)
-            if once:
-                break
-            wait = min(MAX_SLEEP, await seconds_until_due(db, settings, utcnow()))
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=max(1.0, wait))
-            except TimeoutError:
-                pass
+        try:
+            failed = await _rounds(db, settings, once, stop, upstreams)
+        finally:
+            await upstreams.aclose()
+    return failed
+
+
+async def _rounds(
+    db: Database, settings: Settings, once: bool, stop: asyncio.Event, upstreams: Upstreams
+) -> bool:
+    """Pull what is due, sleep until the next feed is, and again, until stopped."""
+    failed = False
+    while not stop.is_set():
+        for report in await run_due(db, settings, upstreams=upstreams):
+            failed = failed or report.status == "failed"
+            _line(report)
+        if once:
+            break
+        wait = min(MAX_SLEEP, await seconds_until_due(db, settings, utcnow()))
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=max(1.0, wait))
+        except TimeoutError:
+            pass
     return failed
 
 

@@ -3,11 +3,12 @@ checkpoint advanced in one transaction (see feeds.py for the whole pull)."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 
 from adapters.feeds import FeedDefinition
 from adapters.feeds.paged import Page, PagedFeed
-from adapters.http import Policy, Upstream
+from adapters.http import Policy, Upstream, Upstreams
 from gateway.database import Database
 from gateway.pushes.ingest import Tally
 from gateway.settings import Settings
@@ -33,18 +34,23 @@ async def pull_pages(
     lease: Lease,
     request_id: str,
     progress: Progress | None,
+    upstreams: Upstreams | None = None,
 ) -> None:
     """Raises UpstreamError when the upstream fails past its retries, LeaseHeld when the lease
     was lost; every page stored before stays stored, and the next pull resumes after it."""
     keys = settings.feed_api_keys
     headers = {"X-Api-Key": keys[feed.agency].get_secret_value()} if feed.agency in keys else {}
-    upstream = Upstream(
-        checkpoint_name(feed.agency),
-        settings.feed_urls[feed.agency],
-        Policy.from_settings(settings),
-        headers=headers,
-    )
-    async with upstream:
+    name, url = checkpoint_name(feed.agency), settings.feed_urls[feed.agency]
+
+    def make() -> Upstream:
+        return Upstream(name, url, Policy.from_settings(settings), headers=headers)
+
+    # A schedule keeps its clients (and their breakers) from pull to pull; a single pull
+    # closes its own.
+    upstream = upstreams.get(name, url, make) if upstreams is not None else make()
+    async with contextlib.AsyncExitStack() as stack:
+        if upstreams is None:
+            await stack.enter_async_context(upstream)
         async for page in PagedFeed(upstream, settings.feed_page_size).pages(cursor):
             if page.records or page.next_cursor != page.cursor:
                 await _store_page(db, settings, feed, page, today, report, request_id)

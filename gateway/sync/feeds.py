@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.feeds import FEEDS, FeedDefinition
-from adapters.http import UpstreamError
+from adapters.http import UpstreamError, Upstreams
 from gateway.audit import record_change
 from gateway.database import Database, is_busy
 from gateway.errors import InvalidInput
@@ -126,6 +126,7 @@ async def pull(
     now: datetime | None = None,
     not_run_since: datetime | None = None,
     progress: Progress | None = None,
+    upstreams: Upstreams | None = None,
 ) -> PullReport:
     """Pull one feed from its checkpoint to its end (see the module's docstring).
 
@@ -160,6 +161,7 @@ async def pull(
                     lease=lease,
                     request_id=request_id,
                     progress=progress,
+                    upstreams=upstreams,
                 )
             else:
                 await pull_drops(
@@ -251,7 +253,10 @@ async def _outcome(session: AsyncSession, report: PullReport) -> None:
 
 
 async def run_due(
-    db: Database, settings: Settings, now: datetime | None = None
+    db: Database,
+    settings: Settings,
+    now: datetime | None = None,
+    upstreams: Upstreams | None = None,
 ) -> list[PullReport]:
     """Pull, side by side, every configured feed whose interval has passed since its last run.
     A feed that fails does not stop the others: its report says why."""
@@ -270,6 +275,7 @@ async def run_due(
                 today=today,
                 now=now,
                 not_run_since=now - interval(settings, agency),
+                upstreams=upstreams,
             )
         except InvalidInput as error:
             return PullReport(agency, "failed", error.message)
