@@ -533,3 +533,56 @@ async def test_conflicts_protect_a_household_until_every_one_is_resolved(
         assert "H1" in str(reasons[0][0])
     finally:
         await db.dispose()
+
+
+async def test_a_local_edit_of_a_person_is_kept_against_a_national_one(database_url: str) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from gateway.database import Database
+    from gateway.models import Person
+    from gateway.settings import Settings
+    from gateway.sync.apply import apply_page
+    from gateway.sync.conflicts import resolve
+
+    dataset = NationalDataset(5, 1, 0)
+    stream = list(dataset.changes())
+    person = next(c for c in stream if c["entity"] == "PERSON")
+    db = Database(Settings(database_url=database_url))
+    today = date.today()
+
+    async def page(*changes: dict[str, Any]) -> dict[str, int]:
+        async with db.unit_of_work() as session:
+            counts, _ = await apply_page(session, list(changes), 0, today)
+            return counts.as_dict()
+
+    try:
+        assert (await page(*stream))["persons_created"] == dataset.people
+        # A caseworker corrects the name here (any ORM write raises the person's version).
+        engine = create_async_engine(database_url)
+        async with async_sessionmaker(engine)() as session, session.begin():
+            row = await session.scalar(
+                select(Person).where(Person.national_person_id == person["national_id"])
+            )
+            assert row is not None
+            row.name = "本地更正"
+        await engine.dispose()
+        national = {**person["data"], "labor_capacity": "NONE"}
+        seq = len(stream) + 1
+        assert (await page(_change(seq, "PERSON", person["national_id"], 2, national)))[
+            "conflicts"
+        ] == 1
+        rows = await sql(
+            database_url,
+            "SELECT name, labor_capacity FROM persons WHERE national_person_id = :n",
+            n=person["national_id"],
+        )
+        assert rows == [("本地更正", person["data"]["labor_capacity"])]
+        (conflict_id,) = (await sql(database_url, "SELECT id FROM sync_conflicts"))[0]
+        async with db.unit_of_work() as session:
+            await resolve(session, conflict_id, "local", resolved_by="t", note=None, today=today)
+        later = {**national, "name": "本地更正", "illness": "SEVERE"}
+        applied = await page(_change(seq + 1, "PERSON", person["national_id"], 3, later))
+        assert (applied["persons_updated"], applied["conflicts"]) == (1, 0)
+    finally:
+        await db.dispose()

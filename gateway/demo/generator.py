@@ -220,6 +220,7 @@ class DemoCounty:
             "employment_status": employment,
             "deceased_on": None,
             "national_person_id": None,
+            "version": 1,
             "single_person_dibao": False,
             "has_capable_supporter": category is not Category.TEKUN,
             "created_at": DEMO_TIME,

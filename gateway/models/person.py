@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import CHAR, Boolean, CheckConstraint, Date, Integer, String
+from sqlalchemy import CHAR, Boolean, CheckConstraint, Date, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from gateway.domain import idnumber
@@ -15,7 +15,7 @@ from gateway.domain.enums import (
     LaborCapacity,
     StudentStage,
 )
-from gateway.models.base import Base, BigId, Tracked, UTCDateTime, enum_column
+from gateway.models.base import Base, BigId, Tracked, enum_column
 
 
 class Person(Tracked, Base):
@@ -47,10 +47,15 @@ class Person(Tracked, Base):
     has_capable_supporter: Mapped[bool] = mapped_column(Boolean, default=True)
     # The person's ID in the national social-assistance system (金民工程人员ID), once synced.
     national_person_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # The version of the national person record last applied, and when: an `updated_at` later
-    # than `synced_at` is a local change since the last sync.
+    # Incremented on every change (as for households). `synced_version` is `version` right after
+    # the last national change was applied: a higher `version` is a local change since, which a
+    # national change must not silently overwrite. `national_version`: the national record's
+    # version last applied.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    synced_version: Mapped[int | None] = mapped_column(Integer)
     national_version: Mapped[int | None] = mapped_column(Integer)
-    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
 
     @validates("id_number")
     def _validate_id_number(self, _key: str, value: str) -> str:

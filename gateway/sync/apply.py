@@ -388,10 +388,10 @@ def _person_changed_locally(page: _Page, person: Person, data: PersonData) -> bo
         return True
     if (id(person), SyncEntity.PERSON) in page.written:
         return False
-    if person.synced_at is None:
+    if person.synced_version is None:
         # Known here before it was ever synced: a difference is a local state to keep.
         return _differs(person, data, _PERSON_FIELDS)
-    return person.updated_at > person.synced_at
+    return person.version != person.synced_version
 
 
 def _household(
@@ -524,7 +524,9 @@ def _person(
     person.national_version = item.change.version
     person.updated_by = SYNC_USER
     person.updated_at = now
-    person.synced_at = now
+    if id(person) not in page.disputed:
+        # The version the flush gives the row (it is always written: updated_at changes).
+        person.synced_version = 1 if person.version is None else person.version + 1
     page.persons[nid] = person
     page.by_number[data.id_number] = person
     page.written.add((id(person), SyncEntity.PERSON))

@@ -43,7 +43,7 @@ async def _settle(session: AsyncSession, conflict: SyncConflict) -> None:
         await session.execute(
             update(Person)
             .where(Person.id == conflict.person_id)
-            .values(synced_at=Person.updated_at)
+            .values(synced_version=Person.version)
         )
     else:
         await session.execute(
