@@ -162,3 +162,30 @@ def create_paged_app(
         routes=[Route("/api/records", page), Route("/health", health)],
         middleware=[Middleware(TransportFaults, faults=faults, paths=("/api",))],
     )
+
+
+def agency_dataset(
+    agency: Agency,
+    seed: int = 2026,
+    size: int = 1000,
+    faults: Faults | None = None,
+    id_numbers: Sequence[str] | None = None,
+) -> list[Entry]:
+    """The records an agency's simulator serves, in order, each marked if a fault broke it."""
+    return entries(agency, seed=seed, size=size, faults=faults, id_numbers=id_numbers)
+
+
+def agency_app(
+    agency: Agency,
+    seed: int = 2026,
+    faults: Faults | None = None,
+    size: int = 1000,
+    *,
+    id_numbers: Sequence[str] | None = None,
+    api_key: str | None = None,
+    **_options: Any,
+) -> Starlette:
+    """The agency's simulator: its data set served page by page, with the faults asked for."""
+    return create_paged_app(
+        agency_dataset(agency, seed, size, faults, id_numbers), faults, api_key=api_key
+    )

@@ -6,17 +6,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from random import Random
-from typing import Any
 
-from starlette.applications import Starlette
-
-from adapters.faults import Faults
 from adapters.feeds import synthetic
-from adapters.feeds.paged_simulator import Agency, Entry, Record, create_paged_app, entries
+from adapters.feeds.paged_simulator import Agency, Record, agency_app, agency_dataset
 from adapters.medical_security.feed import INPATIENT, OUTPATIENT
 
 
@@ -80,23 +76,7 @@ def _spoil(draw: Random, record: Record) -> tuple[Record, str]:
 AGENCY = Agency("medical-security", "setl_id", "rec_ver", _new, _correct, _spoil)
 
 
-def dataset(
-    seed: int = 2026,
-    size: int = 1000,
-    faults: Faults | None = None,
-    id_numbers: Sequence[str] | None = None,
-) -> list[Entry]:
-    """The settlements the simulator serves, in order, each marked if a fault broke it."""
-    return entries(AGENCY, seed=seed, size=size, faults=faults, id_numbers=id_numbers)
-
-
-def create_app(
-    seed: int = 2026,
-    faults: Faults | None = None,
-    size: int = 1000,
-    *,
-    id_numbers: Sequence[str] | None = None,
-    api_key: str | None = None,
-    **_options: Any,
-) -> Starlette:
-    return create_paged_app(dataset(seed, size, faults, id_numbers), faults, api_key=api_key)
+# Each simulator module offers `dataset(seed, size, faults, id_numbers)` and
+# `create_app(seed, faults, size, …)` (what `lig simulate` and the tests call).
+dataset = partial(agency_dataset, AGENCY)
+create_app = partial(agency_app, AGENCY)
