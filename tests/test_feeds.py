@@ -705,3 +705,28 @@ async def test_the_schedule_keeps_one_client_per_feed_and_its_breaker_across_rou
     finally:
         await upstreams.aclose()
         await db.dispose()
+
+
+async def test_a_drop_file_replaced_after_it_was_hashed_waits_for_the_next_pull(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.sync import feed_drops
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    drop = education.write_drop(inbox, seed=SEED, index=1, rows=10)
+    config = settings(database_url, feed_drop_folder=str(inbox))
+    db = Database(config)
+    try:
+        # The listing hashed another content than the file now under that name holds.
+        monkeypatch.setattr(feed_drops, "sha256", lambda _path: "0" * 64)
+        first = await pull(db, config, "education", today=TODAY)
+        assert (first.status, first.files) == ("ok", 0)
+        assert await current_stored(db, "education") == set()
+        assert [p.name for p in inbox.glob("*.csv")] == [drop.path.name]  # left in place
+        monkeypatch.undo()
+        second = await pull(db, config, "education", today=TODAY)
+        assert second.files == 1
+        assert await current_stored(db, "education") == _rows_expected([drop])
+    finally:
+        await db.dispose()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from array import array
 from collections.abc import Iterator, Mapping
 from datetime import date
@@ -148,15 +149,28 @@ class EnrolmentFile:
         self._file: IO[str] | None = None
 
     def __enter__(self) -> EnrolmentFile:
-        size = self.path.stat().st_size
-        with self.path.open("rb") as raw:
-            raw.seek(max(0, size - 1))
+        # Hashed and read through one open file: a file renamed over this name meanwhile cannot
+        # be stored under the hash of the one it replaced (`digest` is what was read).
+        raw = self.path.open("rb")
+        try:
+            digest = hashlib.sha256()
+            last = b""
+            while chunk := raw.read(1024 * 1024):
+                digest.update(chunk)
+                last = chunk[-1:]
+            self.digest = digest.hexdigest()
             # A producer ends every row with a line break; a file that does not end with one
             # was cut short, and its last row with it (even if its fields look complete).
-            self.cut_short = size > 0 and raw.read(1) != b"\n"
+            self.cut_short = last not in (b"", b"\n")
+            raw.seek(0)
+        except BaseException:
+            raw.close()
+            raise
         # surrogateescape: bytes that are not UTF-8 reach us as markers, so that one bad row is
         # reported instead of ending the file.
-        self._file = self.path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+        self._file = io.TextIOWrapper(
+            raw, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
         try:
             self._reader = csv.reader(self._file, strict=True)
             self.header = self._header()

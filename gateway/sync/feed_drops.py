@@ -61,11 +61,18 @@ async def pull_drops(
             archive(folder, path, today)
             report.files_seen += 1
             continue
-        rows = await _store_file(db, settings, feed, path, digest, today, report, request_id)
+        try:
+            rows = await _store_file(db, settings, feed, path, digest, today, report, request_id)
+        except _Replaced:
+            continue  # another file took this name since it was hashed: the next pull reads it
         archive(folder, path, today)  # after the commit: see the module's docstring
         await lease.renew()
         if progress is not None:
             progress(rows, None)
+
+
+class _Replaced(Exception):
+    """The file under this name is not the one hashed a moment ago."""
 
 
 async def _seen(db: Database, agency: str, digest: str) -> bool:
@@ -91,6 +98,8 @@ async def _store_file(
     tally = Tally()
     try:
         with EnrolmentFile(path) as rows:
+            if rows.digest != digest:
+                raise _Replaced(path.name)
             async with db.unit_of_work() as session:
                 stored = await store(
                     session, settings, feed.agency, rows.items(), request_id=request_id, today=today
