@@ -98,10 +98,19 @@ def code(record: Mapping[str, Any], name: str, table: Mapping[str, Any]) -> Any:
 
 def unreadable(record: Any, reason: str, *, key: str, version: str) -> Unreadable:
     """An item the push API rejects with `reason`, naming the agency record it came from."""
+    agency_id: str | None = None
+    revision: int | None = None
     if isinstance(record, Mapping):
         reason = f"{record.get(key, '?')} ({version} {record.get(version, '?')}): {reason}"
+        found = record.get(key)
+        agency_id = str(found) if isinstance(found, str | int) and found != "" else None
+        number = record.get(version)
+        if isinstance(number, int) and not isinstance(number, bool):
+            revision = number
+        elif isinstance(number, str) and number.isascii() and number.isdigit():
+            revision = int(number)
     try:
         raw = orjson.dumps(record, default=str)
     except TypeError:
         raw = repr(record).encode()
-    return Unreadable(reason, raw)
+    return Unreadable(reason, raw, key=agency_id, revision=revision)

@@ -52,6 +52,8 @@ from gateway.models import (
 from gateway.models.base import utcnow
 from gateway.principal import Principal
 from gateway.pushes.items import (
+    AGENCY_ID,
+    MAX_REVISION,
     AssistanceRecordIn,
     EventIn,
     RejectedItem,
@@ -237,13 +239,24 @@ async def store_batch(
 
 
 class Unreadable:
-    """An item that could not even be parsed (a bad NDJSON line): rejected with its reason."""
+    """An item that could not even be parsed (a bad NDJSON line, an agency record that does not
+    map): rejected with its reason, and with the record's id and revision when they are known,
+    so that the receipt names the record."""
 
-    __slots__ = ("reason", "raw")
+    __slots__ = ("reason", "raw", "key", "revision")
 
-    def __init__(self, reason: str, raw: bytes = b"") -> None:
+    def __init__(
+        self,
+        reason: str,
+        raw: bytes = b"",
+        *,
+        key: str | None = None,
+        revision: int | None = None,
+    ) -> None:
         self.reason = reason
         self.raw = raw
+        self.key = key if key is not None and AGENCY_ID.fullmatch(key) else None
+        self.revision = revision if revision is not None and 1 <= revision <= MAX_REVISION else None
 
 
 def _fingerprint(raw: Any) -> bytes:
@@ -254,7 +267,7 @@ def _fingerprint(raw: Any) -> bytes:
 
 def _judge(kind: PushKind, raw: Any, today: date) -> ValidItem | RejectedItem:
     if isinstance(raw, Unreadable):
-        return RejectedItem(None, None, [("item", raw.reason)])
+        return RejectedItem(raw.key, raw.revision, [("item", raw.reason)])
     return validate(kind, raw, today)
 
 
