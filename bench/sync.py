@@ -69,8 +69,17 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 # From the eligibility benchmark: /proc readers and a free port; from the push benchmark: the
 # two engines (a SQLite file; eligibility's throwaway cluster), `lig` runs, and the report's
 # machine and code lines.
+from eligibility import (  # noqa: E402
+    T0,
+    Interrupted,
+    _on_signal,
+    export_ref,
+    free_port,
+    log,
+    processes,
+    tree_cpu,
+)
 from eligibility import code_fingerprint as ref_fingerprint  # noqa: E402
-from eligibility import export_ref, free_port, processes, tree_cpu  # noqa: E402
 from push import (  # noqa: E402
     LIG,
     PY_SPY,
@@ -113,20 +122,6 @@ HOUSEHOLD_FIELDS = (
     "household_code region_code address phone urban_rural former_registered_poor".split()
 )
 CATEGORY_FIELDS = "category status channel valid_from valid_until".split()
-
-T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[{time.perf_counter() - T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
-
-
-class Interrupted(BaseException):
-    pass
-
-
-def _on_signal(signum: int, _frame: Any) -> None:
-    raise Interrupted(signal.Signals(signum).name)
 
 
 def households_for(people: int, seed: int) -> int:

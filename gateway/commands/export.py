@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from adapters.national.client import NationalClient
-from gateway.commands.common import database, err, fail_with
+from gateway.commands.common import err, fail_with
 from gateway.commands.progress import counting
+from gateway.commands.sync import national_system
 from gateway.errors import LigError
 from gateway.settings import get_settings
 from gateway.sync.export import check_month, export_national
@@ -36,25 +36,19 @@ def national(
 
     async def run() -> dict[str, Any]:
         check_month(month, today)
-        client = NationalClient(settings)
-        try:
-            async with database(settings) as db:
-                with counting("exporting households", "households", enabled=not as_json) as bar:
-                    report = await export_national(
-                        db,
-                        client,
-                        month=month,
-                        region_code=settings.national_region_code,
-                        today=today,
-                        wait_seconds=settings.national_receipt_wait_seconds
-                        if wait is None
-                        else wait,
-                        poll_seconds=settings.national_receipt_poll_seconds,
-                        progress=bar,
-                    )
-                return report.as_dict()
-        finally:
-            await client.aclose()
+        async with national_system(settings) as (db, client):
+            with counting("exporting households", "households", enabled=not as_json) as bar:
+                report = await export_national(
+                    db,
+                    client,
+                    month=month,
+                    region_code=settings.national_region_code,
+                    today=today,
+                    wait_seconds=settings.national_receipt_wait_seconds if wait is None else wait,
+                    poll_seconds=settings.national_receipt_poll_seconds,
+                    progress=bar,
+                )
+            return report.as_dict()
 
     try:
         result = asyncio.run(run())

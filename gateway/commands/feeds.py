@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -129,12 +130,11 @@ def run_command(
 async def _schedule(settings: Settings, once: bool) -> bool:
     """Run the schedule; answer whether any pull failed."""
     stop = asyncio.Event()
-    try:
-        # A service manager stops with SIGTERM: finish the pulls under way (each page is its own
-        # transaction, and the leases are released), then exit.
+    # A service manager stops with SIGTERM: finish the pulls under way (each page is its own
+    # transaction, and the leases are released), then exit. Where signals cannot be handled
+    # (not on this platform, not the main thread), SIGTERM simply ends the process.
+    with contextlib.suppress(NotImplementedError, RuntimeError):
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    except (NotImplementedError, RuntimeError):  # not on this platform, or not the main thread
-        pass
     failed = False
     upstreams = Upstreams()  # one client per feed for the life of the schedule
     async with database(settings) as db:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
 
@@ -13,13 +15,26 @@ from rich.table import Table
 from adapters.national.client import NationalClient
 from gateway.commands.common import database, err, fail_with
 from gateway.commands.progress import counting
+from gateway.database import Database
 from gateway.errors import LigError
 from gateway.models import SyncCheckpoint
-from gateway.settings import get_settings
+from gateway.settings import Settings, get_settings
 from gateway.sync import conflicts
 from gateway.sync.national import CHECKPOINT, sync_national
 
 sync_app = typer.Typer(help="Synchronisation with the national system.", no_args_is_help=True)
+
+
+@asynccontextmanager
+async def national_system(settings: Settings) -> AsyncIterator[tuple[Database, NationalClient]]:
+    """The migrated database and the national system's client, both closed at the end."""
+    client = NationalClient(settings)
+    try:
+        async with database(settings) as db:
+            yield db, client
+    finally:
+        await client.aclose()
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object (for machines).")]
 
@@ -37,20 +52,16 @@ def national(
     settings = get_settings()
 
     async def run() -> dict[str, Any]:
-        client = NationalClient(settings)
-        try:
-            async with database(settings) as db:
-                with counting("syncing national changes", "changes", enabled=not as_json) as bar:
-                    report = await sync_national(
-                        db,
-                        client,
-                        page_size=page_size or settings.national_page_size,
-                        today=date.today(),
-                        progress=bar,
-                    )
-                return report.as_dict()
-        finally:
-            await client.aclose()
+        async with national_system(settings) as (db, client):
+            with counting("syncing national changes", "changes", enabled=not as_json) as bar:
+                report = await sync_national(
+                    db,
+                    client,
+                    page_size=page_size or settings.national_page_size,
+                    today=date.today(),
+                    progress=bar,
+                )
+            return report.as_dict()
 
     try:
         result = asyncio.run(run())
