@@ -205,6 +205,56 @@ OPEN_WARNING_STATUSES = frozenset(
 )
 
 
+class HardshipType(StrEnum):
+    """What kind of hardship or policy a warning is about; with its kind, it picks the route."""
+
+    MEDICAL = "MEDICAL"  # 医疗
+    EDUCATION = "EDUCATION"  # 教育
+    DISABILITY = "DISABILITY"  # 残疾
+    EMPLOYMENT = "EMPLOYMENT"  # 就业
+    DISASTER = "DISASTER"  # 自然灾害
+    ACCIDENT = "ACCIDENT"  # 意外事故
+    FIRE = "FIRE"  # 火灾
+
+
+class Resolution(StrEnum):
+    """How a resolved warning ended."""
+
+    DELIVERED = "DELIVERED"  # the policy was delivered
+    APPLIED = "APPLIED"  # an application for assistance was made
+    TERMINATED = "TERMINATED"  # the assistance was ended after verification
+    NO_ACTION = "NO_ACTION"  # verified: nothing to do (with the reason in the note)
+
+
+class ComparisonMode(StrEnum):
+    FULL = "FULL"  # `lig compare`: every household
+    INCREMENTAL = "INCREMENTAL"  # the households touched by new data since the last pass
+
+
+class NoticeKind(StrEnum):
+    """What an agency is told about a warning (subscription and webhooks)."""
+
+    ASSIGNED = "ASSIGNED"  # a warning was assigned to the agency (new, or dispatched to it)
+    EVIDENCE_ADDED = "EVIDENCE_ADDED"  # new evidence joined an open warning
+    STATUS_CHANGED = "STATUS_CHANGED"  # acknowledged, resolved, escalated, cleared
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"  # waiting for its (next) attempt
+    DELIVERED = "DELIVERED"  # the receiver answered 2xx
+    GAVE_UP = "GAVE_UP"  # every attempt of the schedule failed; replayable
+
+
+class ApplicationStatus(StrEnum):
+    """Where an application stands (申请 → 受理 → 审核 with 公示 → 确认)."""
+
+    APPLIED = "APPLIED"  # 申请: started (by a NOT_COVERED warning, or at the town)
+    ACCEPTED = "ACCEPTED"  # 受理: the town accepted it; its review is under way
+    IN_NOTICE = "IN_NOTICE"  # the town's opinion is written and publicly noticed (公示)
+    DECIDED = "DECIDED"  # 确认: the county decided, by the rules engine
+    WITHDRAWN = "WITHDRAWN"  # withdrawn by the household, or not accepted
+
+
 class Severity(StrEnum):
     LOW = "LOW"
     MEDIUM = "MEDIUM"

@@ -1,6 +1,7 @@
 """All tables. Importing this package registers every model on `Base.metadata`."""
 
 from gateway.models.agency import Agency
+from gateway.models.application import Application, CalendarDay, ProcedureLimit
 from gateway.models.assistance import AssistanceRecord
 from gateway.models.audit import AuditEvent, AuditSeal
 from gateway.models.base import Base
@@ -22,9 +23,30 @@ from gateway.models.sync import (
     SyncConflict,
     SyncRejection,
 )
-from gateway.models.warning import WarningAssignment, WarningRecord, WarningTransition
+from gateway.models.visit import VerificationAuthorisation, Visit
+from gateway.models.warning import (
+    ComparisonQueue,
+    ComparisonRun,
+    WarningAssignment,
+    WarningNotice,
+    WarningRecord,
+    WarningRoute,
+    WarningTransition,
+)
+from gateway.models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "Application",
+    "CalendarDay",
+    "ComparisonQueue",
+    "ComparisonRun",
+    "ProcedureLimit",
+    "VerificationAuthorisation",
+    "Visit",
+    "WarningNotice",
+    "WarningRoute",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "SyncRejection",
     "SyncConflict",
     "SyncCheckpoint",
