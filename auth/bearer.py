@@ -47,22 +47,36 @@ async def authenticate(request: Request) -> Principal:
     Scopes are the token's, less any the client has lost since; agency and region are the
     client's as they are now.
     """
-    scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+    principal, _ = await authenticate_header(
+        request.app.state.keys,
+        request.app.state.db,
+        request.headers.get("authorization", ""),
+        str(request.base_url),
+    )
+    return principal
+
+
+async def authenticate_header(
+    ring: KeyRing, db: Database, authorization: str, base_url: str
+) -> tuple[Principal, float]:
+    """The principal of an `Authorization` value (`Bearer <token>`) and when its token expires
+    (unix seconds), or BearerRefused. `base_url` is the http(s) base URL the client called, for
+    the issuer when LIG_ISSUER is unset. Also for the websocket's connection_init
+    (gateway/subscriptions)."""
+    scheme, _, value = authorization.strip().partition(" ")
     text = value.strip()
     if scheme.lower() != "bearer" or not text:
         raise BearerRefused(
             "an access token is required: send `Authorization: Bearer <token>` "
             "(tokens come from POST /oauth/token)"
         )
-    ring: KeyRing = request.app.state.keys
-    db: Database = request.app.state.db
     try:
         if len(text) > MAX_TOKEN_LENGTH:
             raise refused("the access token is too long")
         token = await verify(
             ring,
             text,
-            issuer=issuer_for(ring.settings, str(request.base_url)),
+            issuer=issuer_for(ring.settings, base_url),
             audience=ring.settings.audience,
         )
         async with db.reader.connect() as conn:
@@ -72,10 +86,11 @@ async def authenticate(request: Request) -> Principal:
             raise refused(reason or "the token's client is unknown")
     except InvalidTokenError as error:
         raise BearerRefused.invalid(error) from None
-    return Principal(
+    principal = Principal(
         client_id=token.client_id,
         agency=client.agency,
         scopes=token.scopes & client.scopes,
         region_code=client.region_code,
         token_id=token.jti,
     )
+    return principal, token.expires_at

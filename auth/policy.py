@@ -52,6 +52,26 @@ FIELDS: dict[str, Rule] = {
     "Query.assess": either("eligibility:read", FINANCE),
     "Query.standards": either("eligibility:read", FINANCE),
     "Query.auditEvents": needs("audit:read"),
+    # Fieldwork (gateway/fieldwork): surveys and visits are the towns' and civil affairs' work;
+    # authorisations concern economic-status verification, hence household:finance.
+    "Query.surveyList": needs("household:read"),
+    "Query.authorisationsMissing": needs("household:read", FINANCE),
+    "Mutation.reportVisit": needs("household:read", "warning:handle"),
+    "Mutation.recordAuthorisation": needs(FINANCE),
+    "Mutation.withdrawAuthorisation": needs(FINANCE),
+    "Household.visits": needs("household:read"),
+    "Household.authorisations": needs(FINANCE),
+    "Visit.findings": needs(PII),  # visitors write names and circumstances
+    "Authorisation.signedBy": needs(PII),  # a member's name
+    # Applications: the town's steps are warning handling on its households (towns and civil
+    # affairs); the county's decision is civil affairs' (gateway/applications).
+    "Query.applications": needs("household:read"),
+    "Query.application": needs("household:read"),
+    "Mutation.startApplication": needs("warning:handle", "household:read"),
+    "Mutation.acceptApplication": needs("warning:handle", "household:read"),
+    "Mutation.recordTownReview": needs("warning:handle", "household:read"),
+    "Mutation.withdrawApplication": needs("warning:handle", "household:read"),
+    "Mutation.decideApplication": needs("warning:manage", "household:read"),
     "Mutation.assessHousehold": needs("admin"),
     "Mutation.recordEconomicSituation": needs(FINANCE),
     "Mutation.setStandard": needs("admin"),
@@ -59,6 +79,28 @@ FIELDS: dict[str, Rule] = {
     "Mutation.pushEvents": needs("feed:push"),
     "Query.pushReceipt": either("assistance:write", "feed:push"),
     "Query.assistanceRecords": needs("assistance:read"),
+    "Query.warnings": needs("warning:read"),
+    "Query.warning": needs("warning:read"),
+    "Query.warningCounts": needs("warning:read"),
+    "Query.warningRoutes": needs("warning:read"),
+    "Query.comparisonRuns": needs("warning:manage"),
+    "Mutation.dispatchWarning": needs("warning:manage"),
+    "Mutation.acknowledgeWarning": needs("warning:handle"),
+    "Mutation.resolveWarning": needs("warning:handle"),
+    "Mutation.escalateWarning": either("warning:handle", "warning:manage"),
+    "Mutation.setWarningRoute": needs("warning:manage"),
+    "Mutation.deleteWarningRoute": needs("warning:manage"),
+    "Warning.household": needs("household:read"),
+    # Delivery of warnings (gateway/webhooks, gateway/subscriptions): an agency registers and
+    # works its own endpoints and reads its own log (civil affairs reads every agency's); a
+    # subscription streams the notices of the subscriber's own agency (and region).
+    "Query.webhookEndpoints": needs("warning:read"),
+    "Query.webhookDeliveries": needs("warning:read"),
+    "Mutation.registerWebhook": needs("warning:read"),
+    "Mutation.rotateWebhookSecret": needs("warning:read"),
+    "Mutation.deactivateWebhook": needs("warning:read"),
+    "Mutation.replayWebhookDeliveries": needs("warning:read"),
+    "Subscription.warningNotices": needs("warning:read"),
     # Personal data: contact details, birth date, national ids, what agencies observed.
     "Household.address": needs(PII),
     "Household.phone": needs(PII),
@@ -72,6 +114,9 @@ FIELDS: dict[str, Rule] = {
     "Determination.reasons": needs(FINANCE),
     "Warning.evidence": needs(PII, FINANCE),
     "Warning.resolutionNote": needs(PII),  # caseworkers write names and circumstances
+    "WarningTransition.note": needs(PII),  # as the resolution note
+    "Application.townOpinion": needs(PII),  # the same
+    "Application.note": needs(PII),
     # Other departments' work.
     "Household.assistanceRecords": needs("assistance:read"),
     "Household.warnings": needs("warning:read"),
@@ -84,6 +129,7 @@ MASKED: dict[str, tuple[str, Callable[[str], str]]] = {
     "AssistanceRecord.personIdNumber": (PII, mask_id_number),
     "AssistanceRecord.idNumber": (PII, mask_id_number),
     "MonitoringEvent.idNumber": (PII, mask_id_number),
+    "VisitChange.idNumber": (PII, mask_id_number),
 }
 
 # Operations whose answers are personal data: they need an X-Purpose and are audited. An
@@ -96,9 +142,27 @@ PERSONAL_OPERATIONS = frozenset(
         "Query.person",
         "Query.reviewsDue",
         "Query.auditEvents",
+        "Query.applications",
+        "Query.application",
+        "Mutation.startApplication",
+        "Mutation.acceptApplication",
+        "Mutation.recordTownReview",
+        "Mutation.decideApplication",
+        "Mutation.withdrawApplication",
         "Query.assistanceRecords",
         "Mutation.assessHousehold",
         "Mutation.recordEconomicSituation",
+        "Query.surveyList",
+        "Query.authorisationsMissing",
+        "Mutation.reportVisit",
+        "Mutation.recordAuthorisation",
+        "Mutation.withdrawAuthorisation",
+        "Query.warnings",
+        "Query.warning",
+        "Mutation.dispatchWarning",
+        "Mutation.acknowledgeWarning",
+        "Mutation.resolveWarning",
+        "Mutation.escalateWarning",
     }
 )
 

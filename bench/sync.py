@@ -226,18 +226,21 @@ def measure(
     label: str,
     timeout: float,
     postmaster: int | None,
-    simulator: Simulator,
+    simulator: Simulator | None = None,
     profile: Path | None = None,
 ) -> Measured:
     """Run `lig ARGS` (one JSON object on stdout), sampling its VmRSS and VmHWM every 50 ms;
-    reap it with wait4(2) for its own CPU time. Logs the sync's progress every 30 s."""
+    reap it with wait4(2) for its own CPU time. Logs the sync's progress (with a simulator), or
+    the command's time and memory, every 30 s. Also used by bench/compare.py (no simulator)."""
     out_path, err_path = tmp / f"{label}.out", tmp / f"{label}.err"
 
     def cpu_now() -> dict[str, float]:
         procs = processes()
         return {
             "postgresql": tree_cpu(procs, [postmaster]) if postmaster else 0.0,
-            "simulator": procs[simulator.pid][1] if simulator.pid in procs else 0.0,
+            "simulator": procs[simulator.pid][1]
+            if simulator is not None and simulator.pid in procs
+            else 0.0,
             # this script and its children: the command once reaped, the simulator
             "ours": tree_cpu(procs, [os.getpid()]),
             "machine": machine_busy(),
@@ -270,12 +273,16 @@ def measure(
             if rss is not None:
                 samples.append((now, rss))
                 hwm = max(hwm, status_kb(proc.pid, "VmHWM") or 0)
-            if now > next_look and label.startswith("sync"):
+            if now > next_look and simulator is not None and label.startswith("sync"):
                 next_look += 2
                 # The sync asks for the page after `done` once it has committed `done`.
                 done = simulator.position() or 0
                 progress.append((now - start, done))
+            if now > next_note and simulator is None:
+                next_note += 30
+                log(f"  {label}: {now - start:,.0f} s, RSS {(rss or 0) / 1024:.0f} MiB")
             if now > next_note and progress:
+                assert simulator is not None
                 next_note += 30
                 done = progress[-1][1]
                 log(
@@ -694,10 +701,16 @@ def render(
     return "\n".join(intro + table) + "\n"
 
 
-def use_ref(ref: str, dest: Path) -> tuple[str, str | None]:
+def use_ref(
+    ref: str,
+    dest: Path,
+    local: tuple[str, ...] = ("adapters/national/dataset.py",),
+    uses: str = "the fold uses",
+) -> tuple[str, str | None]:
     """Make every `lig` this script runs come from `git archive REF` in `dest` (PYTHONPATH
-    goes ahead of the venv's editable install): the code line, and a note if the fold, which
-    this script computes with the working tree's dataset.py, may differ from REF's stream."""
+    goes ahead of the venv's editable install): the code line, and a note if a file the script
+    itself imports from the working tree (`local`: for the sync, the fold's dataset.py) differs
+    from REF's. Also used by bench/compare.py."""
     src = export_ref(ref, dest)
     os.environ["PYTHONPATH"] = str(src)
     where = subprocess.run(
@@ -710,9 +723,12 @@ def use_ref(ref: str, dest: Path) -> tuple[str, str | None]:
     if not where.startswith(str(src)):
         raise RuntimeError(f"with PYTHONPATH={src} Python still imports {where}")
     fp = ref_fingerprint(src, ref)
-    dataset = "adapters/national/dataset.py"
-    same = (src / dataset).read_bytes() == (ROOT / dataset).read_bytes()
-    note = None if same else f"NOTE: the fold uses the working tree's {dataset}, not {ref}'s"
+    differ = [
+        f
+        for f in local
+        if not (src / f).exists() or (src / f).read_bytes() != (ROOT / f).read_bytes()
+    ]
+    note = f"NOTE: {uses} the working tree's {', '.join(differ)}, not {ref}'s" if differ else None
     return f"{fp['git_head']} ({fp['where']}), sources sha256 {fp['sources_sha256']}", note
 
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from auth import endpoints as oauth
 from auth.keys import KeyRing
@@ -20,13 +20,19 @@ from gateway.http.graphql import graphql_endpoint
 from gateway.http.health import healthz, readyz
 from gateway.http.metrics import MetricsMiddleware, metrics_endpoint
 from gateway.http.openapi import openapi_endpoint
+from gateway.monitoring.worker import run_monitor
 from gateway.settings import Settings, get_settings
+from gateway.subscriptions.hub import NoticeHub
+from gateway.subscriptions.protocol import graphql_ws_endpoint
+from gateway.webhooks.sender import run_sender
 from schema.views import full_schema
 
 
 def routes() -> list[BaseRoute]:
     return [
         Route("/graphql", graphql_endpoint, methods=["POST"]),
+        # Subscriptions (graphql-transport-ws): gateway/subscriptions.
+        WebSocketRoute("/graphql", graphql_ws_endpoint),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
@@ -47,13 +53,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Build the full schema (and its guards) now rather than on the first request.
         full_schema()
         # Audit events are stored with each read; the hash chain is sealed behind them.
-        sealer = asyncio.create_task(run_sealer(app.state.db, settings.audit_seal_interval))
+        tasks = [asyncio.create_task(run_sealer(app.state.db, settings.audit_seal_interval))]
+        # Queued households compared, overdue warnings escalated (gateway/monitoring).
+        if settings.compare_interval_seconds > 0:
+            tasks.append(
+                asyncio.create_task(run_monitor(app.state.db, settings.compare_interval_seconds))
+            )
+        # Warning notices: webhooks POSTed from the database's queue (every process takes a
+        # share), and one poller per process for its subscribers, started by the first.
+        if settings.webhook_poll_seconds > 0:
+            tasks.append(asyncio.create_task(run_sender(app.state.db, settings)))
+        app.state.notice_hub = NoticeHub(app.state.db, settings)
         try:
             yield
         finally:
-            sealer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sealer
+            await app.state.notice_hub.stop()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await app.state.db.dispose()
 
     return Starlette(

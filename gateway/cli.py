@@ -16,14 +16,17 @@ from gateway.commands.assess import assess
 from gateway.commands.audit import audit_app
 from gateway.commands.clients import clients_app
 from gateway.commands.common import err, fail
+from gateway.commands.compare import compare
 from gateway.commands.export import export_app
 from gateway.commands.feeds import feeds_app
 from gateway.commands.keys import keys_app
 from gateway.commands.pushes import pushes_app
 from gateway.commands.review import review
+from gateway.commands.sample import sample
 from gateway.commands.simulate import simulate
 from gateway.commands.standards import standards_app
 from gateway.commands.sync import sync_app
+from gateway.commands.webhooks import webhooks_app
 from gateway.database import Database
 from gateway.errors import LigError
 from gateway.settings import Settings, get_settings
@@ -50,8 +53,11 @@ app.add_typer(pushes_app, name="pushes")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(sync_app, name="sync")
 app.add_typer(export_app, name="export")
+app.add_typer(webhooks_app, name="webhooks")
 app.command()(assess)
 app.command()(review)
+app.command()(sample)
+app.command()(compare)
 app.command()(simulate)
 
 
@@ -95,6 +101,8 @@ async def _load_demo(
                 report = await loader.load(
                     conn, households, seed, progress=lambda n: bar.advance(task, n)
                 )
+        # The warnings of the demo county are what the comparison rules find in it.
+        report.rows["warnings"] = await loader.compare(db)
         return report.rows
     finally:
         await db.dispose()

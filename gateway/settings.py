@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
@@ -92,8 +93,50 @@ class Settings(BaseSettings):
     feed_default_interval: int = Field(default=900, ge=1, le=7 * 86400)
     feed_page_size: int = Field(default=500, ge=1, le=5000)
 
+    # Dynamic monitoring (gateway/monitoring). Days an agency has to record the assistance an
+    # event calls for before a POLICY_NOT_DELIVERED warning; how far back events count; how
+    # long before a yearly review or the end of a transition civil affairs is warned; "heavy"
+    # hardship costs, per member, in years of the dibao standard.
+    compare_grace_days: int = Field(default=30, ge=0, le=365)
+    compare_lookback_days: int = Field(default=365, ge=1, le=3660)
+    compare_notice_days: int = Field(default=30, ge=0, le=365)
+    compare_heavy_cost_factor: Decimal = Field(default=Decimal(1), gt=0, le=100)
+    compare_batch_size: int = Field(default=500, ge=1, le=10_000)
+    compare_lease_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    # How often `lig serve` compares the households queued by new data, and escalates overdue
+    # warnings (seconds; 0 turns the background work off, e.g. when `lig monitor run` does it).
+    compare_interval_seconds: float = Field(default=5.0, ge=0, le=86_400)
+
     # The audit trail: how often unsealed events are hash-chained (seconds).
     audit_seal_interval: float = Field(default=2.0, gt=0, le=3600)
+
+    # Delivery of warning notices (gateway/webhooks, gateway/subscriptions).
+    # The key that encrypts webhook secrets at rest (a Fernet key: `lig webhooks new-key`);
+    # keys used before it, still able to decrypt, as a JSON list (`lig webhooks rekey` moves
+    # every secret to the current key). Unset, webhooks cannot be registered or sent.
+    webhook_secret_key: SecretStr | None = None
+    webhook_previous_secret_keys: list[SecretStr] = Field(default_factory=list)
+    # The sender: how often it looks for due deliveries (seconds; 0: not in `lig serve`, e.g.
+    # when `lig webhooks run` does it), how many it claims at a time, how many POSTs it has in
+    # flight, and the timeouts of each POST.
+    webhook_poll_seconds: float = Field(default=2.0, ge=0, le=3600)
+    webhook_batch_size: int = Field(default=100, ge=1, le=5000)
+    webhook_concurrency: int = Field(default=16, ge=1, le=256)
+    webhook_connect_timeout: float = Field(default=5.0, gt=0, le=60)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+    # The retry schedule: the first retry after `webhook_backoff_seconds`, doubling up to
+    # `webhook_backoff_max_seconds` between attempts (each ±20% jitter); a delivery still
+    # failing `webhook_retry_hours` after it was made is GAVE_UP (replayable).
+    webhook_backoff_seconds: float = Field(default=15.0, gt=0, le=3600)
+    webhook_backoff_max_seconds: float = Field(default=2 * 3600.0, gt=0, le=86_400)
+    webhook_retry_hours: float = Field(default=72.0, ge=24, le=24 * 30)
+    # At most this many deliveries made by one replay call (ask again from where it ended).
+    webhook_replay_max: int = Field(default=10_000, ge=1, le=1_000_000)
+    # The subscription: how often each process reads new notices for its subscribers
+    # (seconds), and how long a gap in notice ids is waited for (a transaction still open on
+    # PostgreSQL) before it is taken for a rollback.
+    subscription_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    subscription_gap_seconds: float = Field(default=300.0, gt=0, le=86_400)
 
 
 @lru_cache(maxsize=1)

@@ -23,8 +23,17 @@ _ABOUT_PERSONS = frozenset({"members", "records", "events"})
 ChildKey = tuple[str, int, int, int | None, bool]
 
 
-def connection(kind: str, items: Sequence[Any], size: int, mapper: Any) -> t.Connection[Any]:
-    edges = [t.Edge(cursor=encode_cursor(kind, row.id), node=mapper(row)) for row in items[:size]]
+def connection(
+    kind: str, items: Sequence[Any], size: int, mapper: Any, cursor: Any = None
+) -> t.Connection[Any]:
+    """A page from `size + 1` rows fetched; `cursor(row)` when the order is not by id."""
+    edges = [
+        t.Edge(
+            cursor=cursor(row) if cursor is not None else encode_cursor(kind, row.id),
+            node=mapper(row),
+        )
+        for row in items[:size]
+    ]
     return t.Connection(
         edges=edges,
         page_info=t.PageInfo(
@@ -43,6 +52,8 @@ class Loaders:
         self._children: DataLoader[ChildKey, t.Connection[Any]] = DataLoader(
             load_fn=self._child_pages
         )
+        # Loaders of other lists, made on first use by their resolvers (resolvers/warnings.py).
+        self.extra: dict[str, DataLoader[Any, Any]] = {}
 
     async def page(
         self, name: str, household_id: int, first: int | None, after: str | None, flag: bool = False

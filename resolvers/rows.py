@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.enums import AssistanceSubject
+from gateway.fieldwork.visits import VisitField
+from schema import fieldwork as f
 from schema import types as t
 
 
@@ -114,6 +116,8 @@ def event(row: Any) -> t.MonitoringEvent:
 def warning(row: Any) -> t.Warning:
     return t.Warning(
         db_id=row.id,
+        household_id=row.household_id,
+        subject_ids=list(row.subjects or ()),
         kind=row.kind,
         finding=row.finding,
         hardship_type=row.hardship_type,
@@ -123,13 +127,51 @@ def warning(row: Any) -> t.Warning:
         evidence=row.evidence,
         resolution=row.resolution,
         resolution_note=row.resolution_note,
+        last_found_on=row.last_found_on,
+        version=row.version,
         created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
 def household_version(row: Any) -> t.HouseholdVersion:
     return t.HouseholdVersion(
         version=row.version, changed_at=row.changed_at, changed_by=row.changed_by, state=row.state
+    )
+
+
+def visit(row: Any) -> f.Visit:
+    return f.Visit(
+        db_id=row.id,
+        visited_on=row.visited_on,
+        visitor=row.visitor,
+        findings=row.findings,
+        reason=row.reason,
+        changes=[
+            f.VisitChange(
+                id_number=c["id_number"],
+                field=VisitField(c["field"]),
+                from_value=None if c["from"] is None else str(c["from"]),
+                to_value=None if c["to"] is None else str(c["to"]),
+            )
+            for c in row.changes or ()
+        ],
+        created_at=row.created_at,
+        created_by=row.created_by,
+    )
+
+
+def authorisation(row: Any) -> f.Authorisation:
+    return f.Authorisation(
+        db_id=row.id,
+        granted=row.granted,
+        signed_on=row.signed_on,
+        signed_by=row.signed_by,
+        document_ref=row.document_ref,
+        valid_until=row.valid_until,
+        withdrawn_on=row.withdrawn_on,
+        created_at=row.created_at,
+        created_by=row.created_by,
     )
 
 
@@ -140,4 +182,6 @@ CHILD_MAPPERS: dict[str, Any] = {
     "events": event,
     "warnings": warning,
     "history": household_version,
+    "visits": visit,
+    "authorisations": authorisation,
 }

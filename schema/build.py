@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 from schema.scalars import SCALAR_MAP
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
@@ -22,6 +23,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALAR_MAP),
     )
 

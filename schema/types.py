@@ -4,7 +4,7 @@ dataloaders (`info.context.loaders`), so a page costs a constant number of state
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -18,12 +18,14 @@ from gateway.domain.enums import (
     DisabilityType,
     EmploymentStatus,
     EventKind,
+    HardshipType,
     HouseholdStatus,
     Illness,
     LaborCapacity,
     RecordSource,
     RegionLevel,
     Relation,
+    Resolution,
     Severity,
     StudentStage,
     UrbanRural,
@@ -35,6 +37,7 @@ from schema.scalars import Money
 
 if TYPE_CHECKING:
     from gateway.context import Context
+    from schema.fieldwork import Authorisation, Visit
 
 N = TypeVar("N")
 
@@ -177,20 +180,102 @@ class MonitoringEvent:
 @strawberry.type(description="A warning from data comparison, routed to the agencies responsible.")
 class Warning:
     db_id: strawberry.Private[int]
+    household_id: strawberry.Private[int]
+    subject_ids: strawberry.Private[list[int]]
     kind: WarningKind
-    finding: str
-    hardship_type: str | None
+    finding: str = strawberry.field(
+        description="What was found: the id of the comparison rule that found it."
+    )
+    hardship_type: HardshipType | None
     severity: Severity
     status: WarningStatus
     due_on: date
     evidence: JSON
-    resolution: str | None
+    resolution: Resolution | None
     resolution_note: str | None
+    last_found_on: date | None = strawberry.field(
+        description="The day of the latest comparison that still found it."
+    )
+    version: int = strawberry.field(
+        description="Counts changes; give it back to act on the warning as you saw it."
+    )
     created_at: datetime
+    updated_at: datetime
 
     @strawberry.field
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.db_id))
+
+    @strawberry.field(description="Past the due date while still open.")
+    def overdue(self) -> bool:
+        from gateway.domain.enums import OPEN_WARNING_STATUSES
+
+        return self.status in OPEN_WARNING_STATUSES and self.due_on < date.today()
+
+    @strawberry.field(description="The comparison rule: what it checks and the clause it cites.")
+    def rule(self) -> WarningRule | None:
+        from resolvers.warnings import rule_of
+
+        return rule_of(self.finding)
+
+    @strawberry.field(description="The agencies the warning is assigned to.")
+    async def agencies(self, info: strawberry.Info) -> list[str]:
+        from resolvers.warnings import agencies_of
+
+        return await agencies_of(info, self.db_id)
+
+    @strawberry.field(
+        description=(
+            "The people the finding names. Shown whole to the agencies the warning is assigned "
+            "to while it is open (they cannot act otherwise), and to clients with "
+            "household:pii in the household's region; masked to anyone else."
+        )
+    )
+    async def subjects(self, info: strawberry.Info) -> list[WarningSubject]:
+        from resolvers.warnings import subjects_of
+
+        return await subjects_of(info, self)
+
+    @strawberry.field(description="The household, as far as your scopes and region allow.")
+    async def household(self, info: strawberry.Info) -> Household | None:
+        from resolvers.warnings import household_of
+
+        return await household_of(info, self.household_id)
+
+    @strawberry.field(description="Every status change, oldest first.")
+    async def history(self, info: strawberry.Info) -> list[WarningTransition]:
+        from resolvers.warnings import history_of
+
+        return await history_of(info, self.db_id)
+
+
+@strawberry.type(description="A comparison rule (比对规则), as implemented.")
+class WarningRule:
+    id: str
+    kind: WarningKind
+    clause: str = strawberry.field(description="The policy clause it implements.")
+    summary: str
+    needs_authorisation: bool = strawberry.field(
+        description="Compares economic data: runs only under a valid verification authorisation."
+    )
+
+
+@strawberry.type(description="A person a warning names.")
+class WarningSubject:
+    name: str
+    id_number: str
+    phone: str | None
+    address: str | None
+    masked: bool = strawberry.field(description="True when shown masked (no right to see whole).")
+
+
+@strawberry.type(description="One status change of a warning.")
+class WarningTransition:
+    from_status: WarningStatus | None
+    to_status: WarningStatus
+    at: datetime
+    by: str
+    note: str | None
 
 
 @strawberry.type(description="The state of a household after one change.")
@@ -287,6 +372,20 @@ class Household:
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[HouseholdVersion]:
         return await _ctx(info).loaders.page("history", self.db_id, first, after)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Home visits to the household, newest first.")
+    async def visits(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Visit, strawberry.lazy("schema.fieldwork")]]:
+        return await _ctx(info).loaders.page("visits", self.db_id, first, after)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Answers on the verification authorisation (核对授权书), newest first."
+    )
+    async def authorisations(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Authorisation, strawberry.lazy("schema.fieldwork")]]:
+        return await _ctx(info).loaders.page("authorisations", self.db_id, first, after)  # type: ignore[no-any-return]
 
 
 @strawberry.type(

@@ -1,10 +1,10 @@
 """A schema per scope set: each client sees a GraphQL schema cut down to what its scopes allow.
 
-A view is a graphql-core schema built from the full one by dropping every field the client's
-scopes do not cover (auth/policy.py), then every field whose type has nothing left, until
-nothing changes. Types no kept field reaches disappear with them. Parsing, validation, error
-messages and introspection all run against the view, so a forbidden field is simply unknown to
-the client. Views are built once per distinct scope set and cached.
+A view is a graphql-core schema built from the full one (Query, Mutation and Subscription) by
+dropping every field the client's scopes do not cover (auth/policy.py), then every field whose
+type has nothing left, until nothing changes. Types no kept field reaches disappear with them.
+Parsing, validation, error messages and introspection all run against the view, so a forbidden
+field is simply unknown to the client. Views are built once per distinct scope set and cached.
 
 The resolvers are the full schema's, wrapped once (`guard_full_schema`) with a runtime check of
 the same policy, in case a view ever kept a field it should not have, and with the masking of
@@ -75,11 +75,16 @@ def _masking(resolve: Resolver, scope: str, mask: Callable[[str], str]) -> Resol
 
 def guard_full_schema(full: GraphQLSchema) -> None:
     """Wrap the resolvers of protected and masked fields (once, on the full schema)."""
-    roots = [t for t in (full.query_type, full.mutation_type) if t is not None]
+    roots = [
+        t for t in (full.query_type, full.mutation_type, full.subscription_type) if t is not None
+    ]
     policy.check_roots(f"{t.name}.{name}" for t in roots for name in t.fields)
     for coordinate, rule in policy.FIELDS.items():
         field = _field(full, coordinate)
         field.resolve = _guarded(field.resolve or default_field_resolver, coordinate, rule)
+        if field.subscribe is not None:
+            # A subscription's source stream: refused before it starts.
+            field.subscribe = _guarded(field.subscribe, coordinate, rule)
     for coordinate, (scope, mask) in policy.MASKED.items():
         field = _field(full, coordinate)
         field.resolve = _masking(field.resolve or default_field_resolver, scope, mask)
@@ -150,10 +155,14 @@ def cut(full: GraphQLSchema, scopes: frozenset[str]) -> GraphQLSchema:
 
     query = full.query_type
     mutation = full.mutation_type
+    subscription = full.subscription_type
     assert query is not None
     view = GraphQLSchema(
         query=obj(query),
         mutation=obj(mutation) if mutation is not None and kept[mutation.name] else None,
+        subscription=(
+            obj(subscription) if subscription is not None and kept[subscription.name] else None
+        ),
         directives=full.directives,
         extensions=full.extensions,
     )
@@ -171,6 +180,7 @@ def _copy_field(field: GraphQLField, remap: Callable[[Any], Any]) -> GraphQLFiel
         output,
         args=field.args,
         resolve=field.resolve,
+        subscribe=field.subscribe,
         description=field.description,
         deprecation_reason=field.deprecation_reason,
         extensions=field.extensions,

@@ -59,14 +59,16 @@ async def _migrate(url: str) -> None:
 
 
 async def _load_demo(url: str, households: int) -> None:
+    from gateway.database import Database
     from gateway.demo import loader
 
-    engine = create_async_engine(url)
+    db = Database(Settings(database_url=url))
     try:
-        async with engine.begin() as conn:
+        async with db.engine.begin() as conn:
             await loader.load(conn, households)
+        await loader.compare(db)  # the demo's warnings are what the comparison finds
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 async def _pg_admin(server_url: str, sql: str) -> None:
@@ -234,6 +236,8 @@ async def _api(url: str, **settings: Any) -> AsyncIterator[Api]:
     """The app on `url` (with any settings overridden) as a civil-affairs client."""
     # No background sealing in these tests: an event loop blocked by a CLI subprocess would leave
     # a sealer's SQLite write lock held. The chain has its own tests (test_audit_chain.py).
+    # Nor background comparison: tests compare when they mean to (gateway/monitoring).
+    settings.setdefault("compare_interval_seconds", 0)
     app = create_app(Settings(database_url=url, audit_seal_interval=3600, **settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

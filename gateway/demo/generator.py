@@ -1,4 +1,5 @@
-"""A deterministic synthetic county: households, people, decisions, assistance, events, warnings.
+"""A deterministic synthetic county: households, people, decisions, assistance, events and the
+verification authorisations. Its warnings are what the comparison rules find (gateway/monitoring).
 
 The same seed and size always give the same rows. Households are made and written a chunk at a
 time, so a province-sized set (`--households 1500000`) never sits in memory. Dates are fixed
@@ -29,11 +30,8 @@ from gateway.domain.enums import (
     LaborCapacity,
     RecordSource,
     Relation,
-    Severity,
     StudentStage,
     UrbanRural,
-    WarningKind,
-    WarningStatus,
 )
 
 DEMO_DATE = date(2026, 11, 1)
@@ -104,9 +102,7 @@ TABLE_ORDER = (
     "determinations",
     "assistance_records",
     "monitoring_events",
-    "warnings",
-    "warning_assignments",
-    "warning_transitions",
+    "verification_authorisations",
 )
 
 
@@ -386,7 +382,8 @@ class DemoCounty:
                 },
             )
         self._assistance(chunk, hid, category, status, members, valid_from)
-        self._events_and_warnings(chunk, hid, category, status, members)
+        self._events(chunk, hid, members)
+        self._authorisation(chunk, hid, members)
 
     def _situations(
         self, chunk: Chunk, hid: int, category: Category, size: int, recorded_on: date
@@ -552,20 +549,10 @@ class DemoCounty:
                 },
             )
 
-    def _events_and_warnings(
-        self,
-        chunk: Chunk,
-        hid: int,
-        category: Category,
-        status: HouseholdStatus,
-        members: list[tuple[Relation, dict[str, Any]]],
+    def _events(
+        self, chunk: Chunk, hid: int, members: list[tuple[Relation, dict[str, Any]]]
     ) -> None:
         rng = self.rng
-        covered = category != Category.NONE and status in (
-            HouseholdStatus.ACTIVE,
-            HouseholdStatus.SUSPENDED,
-        )
-        findings: set[str] = set()
         for _, person in members:
             if rng.random() > 0.22:
                 continue
@@ -591,41 +578,6 @@ class DemoCounty:
                     "received_by": DEMO_USER,
                 },
             )
-            # A few findings stay open, as a county's queue always has some.
-            if (
-                covered
-                and kind == EventKind.HOSPITAL_SETTLEMENT
-                and rng.random() < 0.04
-                and "medical.not_delivered" not in findings
-            ):
-                findings.add("medical.not_delivered")
-                self._warning(
-                    chunk,
-                    hid,
-                    WarningKind.POLICY_NOT_DELIVERED,
-                    "medical.not_delivered",
-                    "MEDICAL",
-                    "medical-security",
-                    eid,
-                    occurred,
-                )
-            elif (
-                covered
-                and kind == EventKind.VEHICLE_REGISTERED
-                and rng.random() < 0.12
-                and "assets.vehicle" not in findings
-            ):
-                findings.add("assets.vehicle")
-                self._warning(
-                    chunk,
-                    hid,
-                    WarningKind.NO_LONGER_ELIGIBLE,
-                    "assets.vehicle",
-                    None,
-                    "civil-affairs",
-                    eid,
-                    occurred,
-                )
         # Events about people the database does not know yet wait there for matching.
         if rng.random() < 0.01:
             eid = self._id("monitoring_events")
@@ -688,58 +640,28 @@ class DemoCounty:
             {"amount": f"{rng.randint(1000, 50000)}.00", "cause": "NATURAL_DISASTER"},
         )
 
-    def _warning(
-        self,
-        chunk: Chunk,
-        hid: int,
-        kind: WarningKind,
-        finding: str,
-        hardship: str | None,
-        agency: str,
-        event_id: int,
-        found_on: date,
+    def _authorisation(
+        self, chunk: Chunk, hid: int, members: list[tuple[Relation, dict[str, Any]]]
     ) -> None:
-        wid = self._id("warnings")
-        found_at = datetime.combine(found_on, datetime.min.time(), tzinfo=UTC)
+        """Most households signed the verification authorisation (核对授权书); a few never did,
+        and a very few refused."""
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.05 or not members:
+            return
+        signed = DEMO_DATE - timedelta(days=rng.randint(30, 900))
         chunk.add(
-            "warnings",
+            "verification_authorisations",
             {
-                "id": wid,
-                "kind": kind,
+                "id": self._id("verification_authorisations"),
                 "household_id": hid,
-                "finding": finding,
-                "hardship_type": hardship,
-                "severity": Severity.HIGH
-                if kind == WarningKind.NO_LONGER_ELIGIBLE
-                else Severity.MEDIUM,
-                "status": WarningStatus.DISPATCHED,
-                "due_on": found_on + timedelta(days=15),
-                "evidence": [{"event_id": event_id}],
-                "resolution": None,
-                "resolution_note": None,
-                "created_at": found_at,
+                "granted": roll >= 0.06,
+                "signed_on": signed,
+                "signed_by": members[0][1]["name"],
+                "document_ref": f"SQ-{hid:08d}",
+                "valid_until": signed + timedelta(days=3 * 365),
+                "withdrawn_on": None,
+                "created_at": DEMO_TIME,
                 "created_by": DEMO_USER,
-                "updated_at": found_at,
-                "updated_by": DEMO_USER,
             },
         )
-        chunk.add(
-            "warning_assignments",
-            {"warning_id": wid, "agency_code": agency, "assigned_at": found_at},
-        )
-        for from_status, to_status in (
-            (None, WarningStatus.OPEN),
-            (WarningStatus.OPEN, WarningStatus.DISPATCHED),
-        ):
-            chunk.add(
-                "warning_transitions",
-                {
-                    "id": self._id("warning_transitions"),
-                    "warning_id": wid,
-                    "from_status": from_status,
-                    "to_status": to_status,
-                    "at": found_at,
-                    "by": DEMO_USER,
-                    "note": None,
-                },
-            )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 from typing import Any
 
@@ -11,6 +12,7 @@ import orjson
 from sqlalchemy import JSON, Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.database import Database
 from gateway.demo.generator import QIDONG_HOUSEHOLDS, TABLE_ORDER, DemoCounty, Town
 from gateway.errors import Conflict
 from gateway.models import Base, Household, Person, Region
@@ -111,3 +113,11 @@ async def load(
                     )
                 )
     return report
+
+
+async def compare(db: Database) -> int:
+    """Run the full comparison over the loaded county; answer how many warnings it opened."""
+    from gateway.monitoring.compare import run_full
+
+    _, tally = await run_full(db, date.today(), by="demo")
+    return tally.opened

@@ -1,19 +1,21 @@
 """Building the rules' `HouseholdCase` for stored households, many at a time.
 
-Three statements for any number of households: the households, their current members with
-the person rows, and the latest recorded economic situation of each on or before the day.
+Four statements for any number of households: the households, their current members with
+the person rows, the latest recorded economic situation of each on or before the day, and their
+verification authorisations (a refusal is the conduct exclusion "refused_authorisation").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.domain.authorisations import AuthorisationFacts, refused
 from gateway.domain.enums import Category, HouseholdStatus, Illness, SituationSource
 from gateway.domain.rules import (
     Assets,
@@ -22,7 +24,13 @@ from gateway.domain.rules import (
     Member,
     RigidExpenditure,
 )
-from gateway.models import EconomicSituation, Household, Membership, Person
+from gateway.models import (
+    EconomicSituation,
+    Household,
+    Membership,
+    Person,
+    VerificationAuthorisation,
+)
 
 # Statuses in which assistance is running (suspended: under verification, still running).
 RUNNING = frozenset({HouseholdStatus.ACTIVE, HouseholdStatus.SUSPENDED})
@@ -38,7 +46,7 @@ class StoredCase:
     missing: str | None  # why there is no case
 
 
-def _member(membership: Membership, person: Person) -> Member:
+def member_of(membership: Membership, person: Person) -> Member:
     return Member(
         id_number=person.id_number,
         relation=membership.relation,
@@ -52,8 +60,16 @@ def _member(membership: Membership, person: Person) -> Member:
 
 
 def situation_case(
-    household: Household, members: Sequence[Member], row: EconomicSituation, as_of: date
+    household: Household,
+    members: Sequence[Member],
+    row: EconomicSituation,
+    as_of: date,
+    *,
+    refused_authorisation: bool = False,
 ) -> HouseholdCase:
+    """The case of a stored household. `refused_authorisation`: the household's latest answer
+    on the verification authorisation by `as_of` was a refusal (gateway.domain.authorisations
+    `refused`), a conduct exclusion whatever the recorded situation says."""
     # Only running assistance is carried forward; an ended DIBAO household is assessed afresh.
     running = household.status in RUNNING
     carried = household.category if running and household.category in CARRIED else Category.NONE
@@ -80,7 +96,10 @@ def situation_case(
             non_residential_acquired=row.non_residential_acquired,
             subscribed_capital=row.subscribed_capital,
         ),
-        conduct=Conduct(**{f.name: getattr(row, f.name) for f in fields(Conduct)}),
+        conduct=replace(
+            Conduct(**{f.name: getattr(row, f.name) for f in fields(Conduct)}),
+            refused_authorisation=row.refused_authorisation or refused_authorisation,
+        ),
     )
 
 
@@ -101,9 +120,34 @@ async def stored_cases(
     )
     members: dict[int, list[Member]] = {}
     for membership, person in member_rows:
-        members.setdefault(membership.household_id, []).append(_member(membership, person))
-    # The latest situation on or before the day; a verification result beats a declaration of
-    # the same day, a later row of the same day and kind beats an earlier one.
+        members.setdefault(membership.household_id, []).append(member_of(membership, person))
+    situations = await latest_situations(session, ids, as_of)
+    answers = await authorisations_of(session, ids)
+    out = []
+    for household in households:
+        people = members.get(household.id, [])
+        situation = situations.get(household.id)
+        if not people:
+            out.append(StoredCase(household, None, None, "NO_MEMBERS"))
+        elif situation is None:
+            out.append(StoredCase(household, None, None, "NO_SITUATION"))
+        else:
+            case = situation_case(
+                household,
+                people,
+                situation,
+                as_of,
+                refused_authorisation=refused(answers.get(household.id, ()), as_of),
+            )
+            out.append(StoredCase(household, case, situation.id, None))
+    return out
+
+
+async def latest_situations(
+    session: AsyncSession, ids: Sequence[int], as_of: date
+) -> dict[int, EconomicSituation]:
+    """The latest situation of each household on or before the day; a verification result
+    beats a declaration of the same day, a later row of the same day and kind an earlier one."""
     ranked = (
         select(
             EconomicSituation.id,
@@ -121,23 +165,29 @@ async def stored_cases(
         .where(EconomicSituation.household_id.in_(ids), EconomicSituation.recorded_on <= as_of)
         .subquery()
     )
-    situations = {
-        row.household_id: row
-        for row in await session.scalars(
-            select(EconomicSituation).join(
-                ranked, and_(ranked.c.id == EconomicSituation.id, ranked.c.rank == 1)
-            )
+    rows = await session.scalars(
+        select(EconomicSituation).join(
+            ranked, and_(ranked.c.id == EconomicSituation.id, ranked.c.rank == 1)
         )
-    }
-    out = []
-    for household in households:
-        people = members.get(household.id, [])
-        situation = situations.get(household.id)
-        if not people:
-            out.append(StoredCase(household, None, None, "NO_MEMBERS"))
-        elif situation is None:
-            out.append(StoredCase(household, None, None, "NO_SITUATION"))
-        else:
-            case = situation_case(household, people, situation, as_of)
-            out.append(StoredCase(household, case, situation.id, None))
-    return out
+    )
+    return {row.household_id: row for row in rows}
+
+
+async def authorisations_of(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, list[AuthorisationFacts]]:
+    """Every verification authorisation (and refusal) of the households, in one statement."""
+    answers: dict[int, list[AuthorisationFacts]] = {}
+    for a in await session.execute(
+        select(
+            VerificationAuthorisation.household_id,
+            VerificationAuthorisation.granted,
+            VerificationAuthorisation.signed_on,
+            VerificationAuthorisation.valid_until,
+            VerificationAuthorisation.withdrawn_on,
+        ).where(VerificationAuthorisation.household_id.in_(ids))
+    ):
+        answers.setdefault(a.household_id, []).append(
+            AuthorisationFacts(a.granted, a.signed_on, a.valid_until, a.withdrawn_on)
+        )
+    return answers

@@ -25,6 +25,7 @@ from gateway.errors import InvalidInput, MissingStandard, NotFound
 from gateway.households.queries import in_region
 from gateway.models import Determination, Household
 from gateway.models.base import utcnow
+from gateway.monitoring import queue as comparison_queue
 from gateway.principal import Principal
 from gateway.standards.service import StandardRow, list_rows, pick_in_force
 
@@ -183,6 +184,8 @@ async def determine(
     determination = Determination(**decision.determination)
     session.add(determination)
     await session.flush()
+    # A decision can settle (or raise) what the comparison rules find about the household.
+    await comparison_queue.enqueue(session, [household_id])
     record_change(
         session,
         principal,
@@ -241,6 +244,7 @@ async def review_batch(
     if rows:
         # One multi-row INSERT: the ORM would insert one by one to learn each new id.
         await session.execute(insert(Determination), rows)
+        await comparison_queue.enqueue(session, [r["household_id"] for r in rows])
     if rows:
         record_change(
             session,

@@ -18,6 +18,7 @@ from gateway.audit import record_change
 from gateway.domain.enums import SituationSource
 from gateway.errors import InvalidInput, NotFound
 from gateway.models import EconomicSituation, Household
+from gateway.monitoring import queue as comparison_queue
 from gateway.principal import Principal
 from gateway.validation import Amount, Day, Strict, problem
 
@@ -67,6 +68,8 @@ async def record_situation(
     )
     session.add(row)
     await session.flush()
+    # A verified situation can settle what the comparison found (a car now on record).
+    await comparison_queue.enqueue(session, [household_id])
     record_change(
         session,
         principal,

@@ -27,6 +27,8 @@ from gateway.models import (
     MonitoringEvent,
     Person,
     Region,
+    VerificationAuthorisation,
+    Visit,
     WarningRecord,
 )
 
@@ -199,4 +201,6 @@ CHILD_LISTS: dict[str, ChildList] = {
     "events": ChildList(MonitoringEvent, ascending=False),
     "warnings": ChildList(WarningRecord, ascending=False),
     "history": ChildList(HouseholdVersion, ascending=False),
+    "visits": ChildList(Visit, ascending=False),
+    "authorisations": ChildList(VerificationAuthorisation, ascending=False),
 }

@@ -153,6 +153,10 @@ async def graphql_endpoint(request: Request) -> Response:
         await audit.refused(principal, operation_label(operation_name), purpose, "INVALID")
         return _errors([format_error(e, rid) for e in invalid], 200, {"x-request-id": rid})
     operation = analyse(view, document, operation_name)
+    if operation is not None and operation.kind == "subscription":
+        message = "subscriptions run over a websocket at /graphql (graphql-transport-ws)"
+        refused = {"message": message, "extensions": {"code": "BAD_USER_INPUT"}}
+        return _errors([refused], 400, {"x-request-id": rid})
     if purpose is None and operation is not None and operation.personal:
         await audit.refused(principal, operation.name, None, "NO_PURPOSE")
         return _errors([_lig_error(purposes.missing())], 400, {"x-request-id": rid})

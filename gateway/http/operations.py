@@ -39,7 +39,7 @@ _RULES = (*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule)
 @dataclass(frozen=True, slots=True)
 class Operation:
     name: str  # operationName, or the root fields it selects ("eligibility")
-    kind: str  # query or mutation
+    kind: str  # query, mutation or subscription
     roots: tuple[str, ...]  # "Query.eligibility", in document order
     fields: tuple[str, ...]  # every "Type.field" selected, sorted
     personal: bool
@@ -98,7 +98,11 @@ def _analyse(
     if operation is None:
         return None  # execution reports the missing or ambiguous operation
     schema = view.schema
-    roots = frozenset(t.name for t in (schema.query_type, schema.mutation_type) if t is not None)
+    roots = frozenset(
+        t.name
+        for t in (schema.query_type, schema.mutation_type, schema.subscription_type)
+        if t is not None
+    )
     type_info = TypeInfo(schema)
     collector = _Collector(type_info, roots)
     # The operation and the fragments it may spread (validation refused unused fragments).

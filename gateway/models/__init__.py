@@ -33,7 +33,7 @@ from gateway.models.warning import (
     WarningRoute,
     WarningTransition,
 )
-from gateway.models.webhook import WebhookDelivery, WebhookEndpoint
+from gateway.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Application",
@@ -45,6 +45,7 @@ __all__ = [
     "Visit",
     "WarningNotice",
     "WarningRoute",
+    "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
     "SyncRejection",

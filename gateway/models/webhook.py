@@ -31,6 +31,8 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("endpoint_id", "notice_id", "generation"),
+        # The delivery log of an endpoint, newest first.
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
         # The sender's queue: pending deliveries by when they are next due.
         Index(
             "ix_webhook_deliveries_due",
@@ -52,3 +54,19 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookAttempt(Base):
+    """One POST of a delivery and what came of it: the delivery log an agency reads."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How long until the answer (or the failure), in milliseconds.
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    delivered: Mapped[bool] = mapped_column(Boolean)

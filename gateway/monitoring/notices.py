@@ -7,7 +7,8 @@ streams the notices by id; the webhook sender (gateway/webhooks) works the deliv
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,14 @@ from gateway.models import WarningNotice, WebhookDelivery, WebhookEndpoint
 from gateway.models.base import utcnow
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    warning_id: int
+    agency: str
+    kind: NoticeKind
+    status: WarningStatus
+
+
 async def notify(
     session: AsyncSession,
     warning_id: int,
@@ -24,32 +33,51 @@ async def notify(
     kind: NoticeKind,
     status: WarningStatus,
 ) -> None:
+    await notify_many(
+        session, [Notice(warning_id, agency, kind, status) for agency in sorted(set(agencies))]
+    )
+
+
+async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> None:
+    """Write the notices, and their webhook deliveries, in two statements however many."""
+    if not notices:
+        return
     now = utcnow()
-    for agency in sorted(set(agencies)):
-        notice_id = await session.scalar(
-            insert(WarningNotice)
-            .values(agency_code=agency, warning_id=warning_id, kind=kind, status=status, at=now)
-            .returning(WarningNotice.id)
-        )
-        await session.execute(
-            insert(WebhookDelivery).from_select(
-                [
-                    "endpoint_id",
-                    "notice_id",
-                    "generation",
-                    "status",
-                    "attempts",
-                    "next_attempt_at",
-                    "created_at",
-                ],
-                select(
-                    WebhookEndpoint.id,
-                    literal(notice_id),
-                    literal(0),
-                    literal(DeliveryStatus.PENDING.value),
-                    literal(0),
-                    literal(now, WebhookDelivery.next_attempt_at.type),
-                    literal(now, WebhookDelivery.created_at.type),
-                ).where(WebhookEndpoint.agency_code == agency, WebhookEndpoint.active.is_(True)),
+    ids = await session.scalars(
+        insert(WarningNotice).returning(WarningNotice.id, sort_by_parameter_order=True),
+        [
+            {
+                "agency_code": n.agency,
+                "warning_id": n.warning_id,
+                "kind": n.kind,
+                "status": n.status,
+                "at": now,
+            }
+            for n in notices
+        ],
+    )
+    notice_ids = list(ids)
+    await session.execute(
+        insert(WebhookDelivery).from_select(
+            [
+                "endpoint_id",
+                "notice_id",
+                "generation",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            select(
+                WebhookEndpoint.id,
+                WarningNotice.id,
+                literal(0),
+                literal(DeliveryStatus.PENDING.value),
+                literal(0),
+                literal(now, WebhookDelivery.next_attempt_at.type),
+                literal(now, WebhookDelivery.created_at.type),
             )
+            .join(WebhookEndpoint, WebhookEndpoint.agency_code == WarningNotice.agency_code)
+            .where(WarningNotice.id.in_(notice_ids), WebhookEndpoint.active.is_(True)),
         )
+    )

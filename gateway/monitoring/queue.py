@@ -8,8 +8,9 @@ A household is queued once however many changes it had.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,15 +24,41 @@ async def enqueue(session: AsyncSession, household_ids: Iterable[int | None]) ->
         return
     rows = [{"household_id": h, "queued_at": utcnow()} for h in ids]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(ComparisonQueue).values(rows).on_conflict_do_nothing()
-    await session.execute(statement)
+    statement = insert(ComparisonQueue).values(rows)
+    # Queued again while a comparison is reading it: the later time keeps it queued (drain()
+    # deletes only what it read).
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["household_id"], set_={"queued_at": statement.excluded.queued_at}
+        )
+    )
 
 
-async def queued(session: AsyncSession, limit: int) -> list[int]:
-    """The oldest queued households (up to `limit`)."""
-    found = await session.scalars(
-        select(ComparisonQueue.household_id)
+async def queued(session: AsyncSession, limit: int) -> dict[int, datetime]:
+    """The oldest queued households (up to `limit`), with the time each was queued."""
+    found = await session.execute(
+        select(ComparisonQueue.household_id, ComparisonQueue.queued_at)
         .order_by(ComparisonQueue.queued_at, ComparisonQueue.household_id)
         .limit(limit)
     )
-    return list(found)
+    return {row.household_id: row.queued_at for row in found}
+
+
+async def done(session: AsyncSession, taken: dict[int, datetime]) -> None:
+    """Remove the households compared, unless queued again since they were read."""
+    for household_id, at in taken.items():
+        await session.execute(
+            delete(ComparisonQueue).where(
+                ComparisonQueue.household_id == household_id, ComparisonQueue.queued_at <= at
+            )
+        )
+
+
+async def forget(session: AsyncSession, ids: Iterable[int], *, queued_before: datetime) -> None:
+    """A full pass compared these households: what was queued for them before it is done."""
+    await session.execute(
+        delete(ComparisonQueue).where(
+            ComparisonQueue.household_id.in_(list(ids)),
+            ComparisonQueue.queued_at <= queued_before,
+        )
+    )

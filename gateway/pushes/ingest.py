@@ -50,6 +50,7 @@ from gateway.models import (
     PushReceiptItem,
 )
 from gateway.models.base import utcnow
+from gateway.monitoring import queue as comparison_queue
 from gateway.principal import Principal
 from gateway.pushes.items import (
     AGENCY_ID,
@@ -426,6 +427,8 @@ class _ChunkWriter:
             )
         await _insert(self.session, table, rows)
         await _insert(self.session, PushReceiptItem.__table__, others)  # type: ignore[arg-type]
+        # The comparison rules look at these households again (gateway/monitoring).
+        await comparison_queue.enqueue(self.session, (row["household_id"] for row in rows))
         return outcomes
 
     def _other(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.domain.enums import AssistanceSubject
 from gateway.models import AssistanceRecord, Membership, MonitoringEvent, Person
+from gateway.monitoring import queue as comparison_queue
 
 
 def _person_of(id_number: Any) -> Any:
@@ -54,8 +55,10 @@ async def match_waiting(session: AsyncSession) -> dict[str, int]:
             person_id=_person_of(event.id_number).scalar_subquery(),
             household_id=_household_of(event.id_number).scalar_subquery(),
         )
+        .returning(event.household_id)
         .execution_options(synchronize_session=False)
     )
+    event_households = list(events.scalars())
     record = AssistanceRecord
     for_person = record.applies_to == AssistanceSubject.PERSON
     records = await session.execute(
@@ -68,9 +71,10 @@ async def match_waiting(session: AsyncSession) -> dict[str, int]:
             .scalar_subquery(),
             household_id=_household_of(record.id_number).scalar_subquery(),
         )
+        .returning(record.household_id)
         .execution_options(synchronize_session=False)
     )
-    return {
-        "events": events.rowcount,  # type: ignore[attr-defined]
-        "assistance_records": records.rowcount,  # type: ignore[attr-defined]
-    }
+    record_households = list(records.scalars())
+    # What now reaches a household is compared against it (gateway/monitoring).
+    await comparison_queue.enqueue(session, [*event_households, *record_households])
+    return {"events": len(event_households), "assistance_records": len(record_households)}

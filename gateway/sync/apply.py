@@ -47,6 +47,7 @@ from gateway.models import (
     SyncRejection,
 )
 from gateway.models.base import utcnow
+from gateway.monitoring import queue as comparison_queue
 
 SYNC_USER = "national-sync"
 _HOUSEHOLD_GROUPS = (SyncEntity.HOUSEHOLD, SyncEntity.CATEGORY)
@@ -105,6 +106,21 @@ class Counts:
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"applied": self.applied}
+
+
+def _touched(page: _Page) -> list[int]:
+    """The households whose data this page changed: the comparison rules look at them again."""
+    households = [
+        h.id
+        for h in page.households.values()
+        if any((id(h), g) in page.written for g in _HOUSEHOLD_GROUPS)
+    ]
+    for person in page.persons.values():
+        membership = page.memberships.get(person.id)
+        if (id(person), SyncEntity.PERSON) in page.written and membership is not None:
+            households.append(membership.household_id)
+    households += [household.id for _, household, _ in page.joins.values()]
+    return households
 
 
 @dataclass
@@ -271,6 +287,7 @@ async def apply_page(
         session, SyncConflict, conflicts, ("entity", "national_id", "national_version")
     )
     await _insert_ignoring(session, SyncRejection, rejections, ("seq",))
+    await comparison_queue.enqueue(session, _touched(page))
     counts.conflicts += len(conflicts)
     counts.rejected += len(rejections)
     return counts, highest

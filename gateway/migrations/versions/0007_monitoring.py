@@ -383,6 +383,35 @@ def upgrade() -> None:
             postgresql_where=sa.text("status = 'PENDING'"),
             sqlite_where=sa.text("status = 'PENDING'"),
         )
+        batch_op.create_index(
+            "ix_webhook_deliveries_endpoint", ["endpoint_id", "id"], unique=False
+        )
+
+    op.create_table(
+        "webhook_attempts",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "delivery_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("at", gateway.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("error", sa.String(length=500), nullable=True),
+        sa.Column("delivered", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["webhook_deliveries.id"],
+            name=op.f("fk_webhook_attempts_delivery_id_webhook_deliveries"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_attempts")),
+    )
+    with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
+        batch_op.create_index("ix_webhook_attempts_delivery", ["delivery_id", "id"], unique=False)
 
     with op.batch_alter_table("warnings", schema=None) as batch_op:
         batch_op.add_column(
@@ -573,7 +602,12 @@ def downgrade() -> None:
         batch_op.drop_column("last_found_on")
         batch_op.drop_column("subjects")
 
+    with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_attempts_delivery")
+
+    op.drop_table("webhook_attempts")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_deliveries_endpoint")
         batch_op.drop_index(
             "ix_webhook_deliveries_due",
             postgresql_where=sa.text("status = 'PENDING'"),
