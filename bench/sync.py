@@ -701,17 +701,34 @@ def render(
     return "\n".join(intro + table) + "\n"
 
 
+def snapshot(dest: Path) -> Path:
+    """The working tree's files as they are now (tracked, and untracked but not ignored) in
+    `dest`: what `git archive` gives for a commit, for the uncommitted state."""
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():  # a deleted, not yet staged file is still listed
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
+
+
 def use_ref(
-    ref: str,
+    ref: str | None,
     dest: Path,
     local: tuple[str, ...] = ("adapters/national/dataset.py",),
     uses: str = "the fold uses",
 ) -> tuple[str, str | None]:
-    """Make every `lig` this script runs come from `git archive REF` in `dest` (PYTHONPATH
-    goes ahead of the venv's editable install): the code line, and a note if a file the script
-    itself imports from the working tree (`local`: for the sync, the fold's dataset.py) differs
-    from REF's. Also used by bench/compare.py."""
-    src = export_ref(ref, dest)
+    """Make every `lig` this script runs come from `git archive REF` in `dest`, or with no REF
+    from a snapshot of the working tree (PYTHONPATH goes ahead of the venv's editable install),
+    so that edits made during the run do not change what is measured: the code line, and a note
+    if a file the script itself imports from the working tree (`local`: for the sync, the
+    fold's dataset.py) differs from REF's. Also used by bench/compare.py."""
+    src = export_ref(ref, dest) if ref else snapshot(dest)
     os.environ["PYTHONPATH"] = str(src)
     where = subprocess.run(
         [sys.executable, "-c", "import gateway, adapters; print(adapters.__file__)"],
@@ -723,6 +740,8 @@ def use_ref(
     if not where.startswith(str(src)):
         raise RuntimeError(f"with PYTHONPATH={src} Python still imports {where}")
     fp = ref_fingerprint(src, ref)
+    if not ref:
+        fp["where"] = "working tree, copied at the start"
     differ = [
         f
         for f in local

@@ -16,11 +16,26 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from gateway.domain import idnumber
+from gateway.errors import InvalidInput
 
 MAX_AMOUNT = Decimal(10**12)
 CENT = Decimal("0.01")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _REGION = re.compile(r"\d{6}(\d{6})?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_TEXT = 1000
+
+
+def written(field: str, value: str, *, limit: int = MAX_TEXT) -> str:
+    """A caseworker's text (an opinion, a reason, a note): required, bounded, printable."""
+    text = value.strip()
+    if not text:
+        raise InvalidInput(field, "is required")
+    if len(text) > limit:
+        raise InvalidInput(field, f"at most {limit} characters")
+    if _CONTROL.search(text):
+        raise InvalidInput(field, "must not contain control characters")
+    return text
 
 
 def number(value: Any) -> Decimal:

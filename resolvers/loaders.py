@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 
 from gateway.households import queries
+from gateway.monitoring.access import assigned_filter
 from resolvers import rows
 from resolvers.pagination import decode_cursor, encode_cursor, page_size
 from schema import types as t
@@ -89,7 +90,7 @@ class Loaders:
                 after_id=after_id,
                 per_parent=size + 1,
                 flag=flag,
-                agency=agency,
+                agency=assigned_filter(principal) if name == "warnings" else agency,
                 region=principal.region_code,
             )
             by_parent: dict[int, list[Any]] = defaultdict(list)

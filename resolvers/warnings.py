@@ -14,12 +14,10 @@ from datetime import date
 from typing import Any
 
 import strawberry
-from sqlalchemy import delete, select
 from strawberry.dataloader import DataLoader
 
 from auth.masking import mask_id_number, mask_name
 from auth.policy import PII
-from gateway.audit import record_change
 from gateway.context import Context
 from gateway.domain.enums import (
     OPEN_WARNING_STATUSES,
@@ -28,21 +26,17 @@ from gateway.domain.enums import (
     WarningKind,
 )
 from gateway.errors import InvalidInput
-from gateway.models import Agency, WarningRoute
-from gateway.monitoring import lifecycle
+from gateway.monitoring import lifecycle, routing
 from gateway.monitoring import queries as q
-from gateway.monitoring.routing import ANY
 from gateway.monitoring.rules import RULES_BY_ID
 from gateway.standards.service import region_code_of
+from gateway.validation import written
 from resolvers import rows
 from resolvers.households import household_id_argument
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
 from schema import types as t
 from schema import warnings as w
-
-MAX_DUE_WORKING_DAYS = 120
-MAX_NOTE = 1000
 
 
 def _ctx(info: strawberry.Info) -> Context:
@@ -300,10 +294,10 @@ async def household_of(info: strawberry.Info, household_id: int) -> t.Household 
 # ---- Mutations ----------------------------------------------------------------------------------
 
 
-def _note(note: str | None) -> str | None:
-    if note is not None and len(note) > MAX_NOTE:
-        raise InvalidInput("note", f"at most {MAX_NOTE} characters")
-    return note
+def _note(note: str | None, *, required: bool = False) -> str | None:
+    if note is None or (not required and not note.strip()):
+        return None
+    return written("note", note)
 
 
 async def _act(info: strawberry.Info, id: strawberry.ID, action: str, **kwargs: Any) -> t.Warning:
@@ -344,7 +338,12 @@ async def resolve_warning(
     version: int | None = None,
 ) -> t.Warning:
     return await _act(
-        info, id, "resolve", resolution=resolution, note=_note(note), expected_version=version
+        info,
+        id,
+        "resolve",
+        resolution=resolution,
+        note=_note(note, required=True),
+        expected_version=version,
     )
 
 
@@ -356,53 +355,17 @@ async def escalate_warning(
 
 async def set_warning_route(info: strawberry.Info, input: w.WarningRouteInput) -> w.WarningRoute:
     ctx = _ctx(info)
-    if not 1 <= input.due_working_days <= MAX_DUE_WORKING_DAYS:
-        raise InvalidInput("input.dueWorkingDays", f"must be 1 to {MAX_DUE_WORKING_DAYS}")
-    chosen = sorted(set(input.agencies))
-    hardship = input.hardship_type.value if input.hardship_type is not None else ANY
     async with ctx.db.unit_of_work() as session:
-        known = set(await session.scalars(select(Agency.code).where(Agency.code.in_(chosen))))
-        unknown = sorted(set(chosen) - known)
-        if unknown:
-            raise InvalidInput("input.agencies", f"unknown agency {', '.join(unknown)}")
-        row = await session.scalar(
-            select(WarningRoute).where(
-                WarningRoute.kind == input.kind, WarningRoute.hardship_type == hardship
-            )
-        )
-        before = None if row is None else _route(row)
-        if row is None:
-            row = WarningRoute(
-                kind=input.kind, hardship_type=hardship, created_by=ctx.principal.client_id
-            )
-            session.add(row)
-        row.agencies = chosen
-        row.due_working_days = input.due_working_days
-        row.severity = input.severity
-        row.updated_by = ctx.principal.client_id
-        await session.flush()
-        record_change(
+        row = await routing.set_route(
             session,
             ctx.principal,
-            action="warning_route.set",
+            kind=input.kind,
+            hardship=input.hardship_type,
+            agencies=input.agencies,
+            due_working_days=input.due_working_days,
+            severity=input.severity,
             request_id=ctx.request_id,
-            subjects={
-                "route": f"{input.kind.value}/{hardship}",
-                "before": None
-                if before is None
-                else {
-                    "agencies": before.agencies,
-                    "due_working_days": before.due_working_days,
-                    "severity": before.severity.value,
-                },
-                "after": {
-                    "agencies": chosen,
-                    "due_working_days": input.due_working_days,
-                    "severity": input.severity.value,
-                },
-            },
         )
-        await session.refresh(row)
         return _route(row)
 
 
@@ -410,20 +373,7 @@ async def delete_warning_route(
     info: strawberry.Info, kind: WarningKind, hardship_type: HardshipType | None = None
 ) -> bool:
     ctx = _ctx(info)
-    hardship = hardship_type.value if hardship_type is not None else ANY
     async with ctx.db.unit_of_work() as session:
-        gone = await session.execute(
-            delete(WarningRoute)
-            .where(WarningRoute.kind == kind, WarningRoute.hardship_type == hardship)
-            .returning(WarningRoute.id)
+        return await routing.delete_route(
+            session, ctx.principal, kind, hardship_type, request_id=ctx.request_id
         )
-        if gone.first() is None:
-            return False
-        record_change(
-            session,
-            ctx.principal,
-            action="warning_route.delete",
-            request_id=ctx.request_id,
-            subjects={"route": f"{kind.value}/{hardship}"},
-        )
-    return True

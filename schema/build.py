@@ -10,8 +10,8 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.mutation import Mutation
 from schema.query import Query
-from schema.subscription import Subscription
 from schema.scalars import SCALAR_MAP
+from schema.subscription import Subscription
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 

@@ -238,6 +238,8 @@ async def _api(url: str, **settings: Any) -> AsyncIterator[Api]:
     # a sealer's SQLite write lock held. The chain has its own tests (test_audit_chain.py).
     # Nor background comparison: tests compare when they mean to (gateway/monitoring).
     settings.setdefault("compare_interval_seconds", 0)
+    # Nor a background webhook sender: tests drive it round by round (tests/test_webhooks.py).
+    settings.setdefault("webhook_poll_seconds", 0)
     app = create_app(Settings(database_url=url, audit_seal_interval=3600, **settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -642,6 +642,7 @@ SCENARIOS += [
         },
         nothing,
         reassess,  # the review is done: the next one is a year on
+        hardship="REVIEW",
         full=True,
     ),
     Scenario(
@@ -657,6 +658,7 @@ SCENARIOS += [
         },
         nothing,
         reassess,  # re-determined under the interim measures
+        hardship="TRANSITION",
         full=True,
     ),
 ]

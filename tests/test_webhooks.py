@@ -157,7 +157,8 @@ async def test_fails_times_out_recovers_every_notice_delivered_signed_to_its_age
     education = await api.as_client(agency="education", profile="education")
     ms_id, ms_secret = await _register(medical, f"{base}/hooks/medical-security")
     edu_id, edu_secret = await _register(education, f"{base}/hooks/education")
-    assert ms_secret.startswith("whsec_") and ms_secret != edu_secret
+    assert ms_secret.startswith("whsec_")
+    assert ms_secret != edu_secret
     # The secret is kept encrypted, never in clear.
     async with db.reader.connect() as conn:
         stored = list(await conn.scalars(select(WebhookEndpoint.secret)))
@@ -220,14 +221,13 @@ async def test_fails_times_out_recovers_every_notice_delivered_signed_to_its_age
     assert [a["statusCode"] for a in tried[0]["attemptLog"]] == [500, None, 200]
     assert "answered 500: receiver broken" in tried[0]["attemptLog"][0]["error"]
     assert "timed out" in tried[0]["attemptLog"][1]["error"]
-    assert tried[0]["attempts"] == 3 and tried[0]["lastStatusCode"] == 200
+    assert tried[0]["attempts"] == 3
+    assert tried[0]["lastStatusCode"] == 200
     assert [a["delivered"] for a in tried[1]["attemptLog"]] == [True]
     # Another agency neither sees nor acts on medical security's deliveries.
     theirs = await education.data(DELIVERIES, {"endpoint": ms_id})
     assert theirs["webhookDeliveries"]["nodes"] == []
-    refused = await education.graphql(
-        REPLAY, {"endpoint": ms_id, "from": "0", "onlyFailed": False}
-    )
+    refused = await education.graphql(REPLAY, {"endpoint": ms_id, "from": "0", "onlyFailed": False})
     assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     everyone = await api.data(DELIVERIES, {})
     assert len(everyone["webhookDeliveries"]["nodes"]) == 4
@@ -255,9 +255,7 @@ async def test_fails_times_out_recovers_every_notice_delivered_signed_to_its_age
     assert sorted(int(r.headers["x-lig-notice"]) for r in again) == sorted(ms_notices)
     _check_signed(again, ms_secret)
     assert rec.at("/hooks/education") == edu_got  # untouched by medical security's replay
-    audit = await api.data(
-        "{ auditEvents(first: 50) { nodes { action agency } } }"
-    )
+    audit = await api.data("{ auditEvents(first: 50) { nodes { action agency } } }")
     actions = {(e["action"], e["agency"]) for e in audit["auditEvents"]["nodes"]}
     assert ("webhooks.register", "medical-security") in actions
     assert ("webhooks.replay", "medical-security") in actions
@@ -294,11 +292,13 @@ async def test_a_receiver_down_for_days_is_retried_over_a_day_then_replayed(
     assert row.last_attempt_at - row.created_at >= schedule.window >= timedelta(hours=24)
     assert row.attempts == len(rec.at("/hooks/medical-security")) == len(waits) + 1
     assert 30 <= row.attempts <= 60
-    assert waits[0] <= schedule.first * 1.2 and max(waits) <= schedule.cap * 1.2
+    assert waits[0] <= schedule.first * 1.2
+    assert max(waits) <= schedule.cap * 1.2
     assert all(b >= a * 0.6 for a, b in zip(waits, waits[1:], strict=False))
     failed = await medical.data(DELIVERIES, {"status": "GAVE_UP"})
     (gone,) = failed["webhookDeliveries"]["nodes"]
-    assert gone["attempts"] == row.attempts and gone["lastError"].startswith("answered 500")
+    assert gone["attempts"] == row.attempts
+    assert gone["lastError"].startswith("answered 500")
     assert len(gone["attemptLog"]) == row.attempts
 
     # The receiver is back: replay what it never received.

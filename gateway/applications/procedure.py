@@ -20,7 +20,6 @@ the `calendar_days` table; both are handed in, so everything here is pure.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -122,19 +121,3 @@ def check_day(field: str, day: date, *, today: date, after: tuple[str, date] | N
         if day < earliest:
             raise InvalidInput(field, f"is before the {what} ({earliest.isoformat()})")
     return day
-
-
-MAX_TEXT = 1000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def written(field: str, value: str) -> str:
-    """A caseworker's text (an opinion, a reason): required, at most 1,000 characters."""
-    text = value.strip()
-    if not text:
-        raise InvalidInput(field, "is required")
-    if len(text) > MAX_TEXT:
-        raise InvalidInput(field, f"at most {MAX_TEXT} characters")
-    if _CONTROL.search(text):
-        raise InvalidInput(field, "must not contain control characters")
-    return text

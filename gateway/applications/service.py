@@ -22,8 +22,10 @@ from gateway.domain.enums import ApplicationStatus, HouseholdStatus
 from gateway.domain.workdays import WorkCalendar
 from gateway.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gateway.models import Application, Household, ProcedureLimit, WarningRecord
+from gateway.monitoring import queue as comparison_queue
 from gateway.monitoring.calendar import load_calendar
 from gateway.principal import Principal
+from gateway.validation import written
 
 A = ApplicationStatus
 # A household in none of these is not running any assistance: applying changes its status.
@@ -219,7 +221,7 @@ async def record_town_review(
     application, _ = await _for_action(
         session, principal, application_id, "review", expected_version
     )
-    text = procedure.written("opinion", opinion)
+    text = written("opinion", opinion)
     assert application.accepted_on is not None  # ACCEPTED has its day
     procedure.check_day(
         "reviewedOn", reviewed_on, today=date.today(), after=("acceptance", application.accepted_on)
@@ -314,7 +316,7 @@ async def withdraw_application(
     application, household = await _for_action(
         session, principal, application_id, "withdraw", expected_version
     )
-    text = procedure.written("reason", reason)
+    text = written("reason", reason)
     before = application.status
     application.status = A.WITHDRAWN
     application.note = text
@@ -324,6 +326,8 @@ async def withdraw_application(
         household.status = HouseholdStatus.NOT_COVERED
         household.updated_by = principal.client_id
     await session.flush()
+    # Back outside assistance: what the comparison rules find about it may have changed.
+    await comparison_queue.enqueue(session, [household.id])
     _audit(session, principal, "withdraw", application, before, request_id)
     return application
 

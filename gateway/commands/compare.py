@@ -12,7 +12,7 @@ import typer
 
 from gateway.commands.common import database, fail_with
 from gateway.commands.progress import counting
-from gateway.errors import InvalidInput, LigError
+from gateway.errors import LigError
 from gateway.monitoring.compare import Tally, drain, run_full
 from gateway.monitoring.lifecycle import escalate_overdue
 from gateway.settings import get_settings
@@ -44,9 +44,6 @@ async def _pending(as_of: date) -> dict[str, Any]:
 
 
 def compare(
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Day of the comparison (default: today).")
-    ] = None,
     region: Annotated[
         str | None, typer.Option("--region", help="Only households in this region (code).")
     ] = None,
@@ -59,12 +56,9 @@ def compare(
     """Run the comparison rules and reconcile the warnings: open, join, clear; escalate the
     overdue. Prints the counts (households, findings per rule, opened, joined, cleared,
     escalated) as JSON; the run is recorded in `comparison_runs`."""
-    try:
-        day = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError:
-        raise fail_with(InvalidInput("--as-of", "must be a date as YYYY-MM-DD")) from None
-    if day > date.today():
-        raise fail_with(InvalidInput("--as-of", "is in the future"))
+    # Always today: the comparison opens, clears and escalates live warnings, so a past day
+    # would clear what is still true and a future one escalate what is not yet due.
+    day = date.today()
     try:
         code = region_code_of(region, "--region") if region else None
         result = asyncio.run(_pending(day) if pending else _full(day, code, json_only))

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from gateway.commands.common import database, err, fail, fail_with
+from gateway.commands.common import database, err, fail
 from gateway.models import WebhookEndpoint
 from gateway.settings import Settings, get_settings
 from gateway.webhooks import secrets
@@ -37,6 +37,10 @@ def run_command(
     run at once, each claiming its own share of the queue. With --once, prints one JSON object
     of counts and exits 0 (1 if a round failed)."""
     settings = get_settings()
+    try:
+        secrets.check_key(settings)  # without it no secret can be read, no POST signed
+    except secrets.SecretKeyMissing as error:
+        raise fail(error.message) from None
     try:
         if once:
             report = asyncio.run(_once(settings))
@@ -93,7 +97,7 @@ def rekey_command() -> None:
         secrets.check_key(settings)
         count = asyncio.run(run())
     except secrets.SecretKeyMissing as error:
-        raise fail_with(error) from None
+        raise fail(error.message) from None
     except secrets.SecretUnreadable as error:
         raise fail(f"nothing changed: {error}", code=1) from None
     typer.echo(f"re-encrypted {count} webhook secret(s)")

@@ -46,6 +46,11 @@ class StoredCase:
     missing: str | None  # why there is no case
 
 
+# The rules' field names, read once: `fields()` costs more than the rest of a case to build.
+_RIGID = tuple(f.name for f in fields(RigidExpenditure))
+_CONDUCT = tuple(f.name for f in fields(Conduct))
+
+
 def member_of(membership: Membership, person: Person) -> Member:
     return Member(
         id_number=person.id_number,
@@ -85,7 +90,7 @@ def situation_case(
         channel=household.channel,
         # The situation's columns are named after the rules' fields (rigid ones prefixed).
         rigid_expenditure=RigidExpenditure(
-            **{f.name: getattr(row, f"rigid_{f.name}") for f in fields(RigidExpenditure)}
+            **{name: getattr(row, f"rigid_{name}") for name in _RIGID}
         ),
         assets=Assets(
             financial=row.financial,
@@ -97,7 +102,7 @@ def situation_case(
             subscribed_capital=row.subscribed_capital,
         ),
         conduct=replace(
-            Conduct(**{f.name: getattr(row, f.name) for f in fields(Conduct)}),
+            Conduct(**{name: getattr(row, name) for name in _CONDUCT}),
             refused_authorisation=row.refused_authorisation or refused_authorisation,
         ),
     )
@@ -180,6 +185,7 @@ async def authorisations_of(
     answers: dict[int, list[AuthorisationFacts]] = {}
     for a in await session.execute(
         select(
+            VerificationAuthorisation.id,
             VerificationAuthorisation.household_id,
             VerificationAuthorisation.granted,
             VerificationAuthorisation.signed_on,
@@ -188,6 +194,6 @@ async def authorisations_of(
         ).where(VerificationAuthorisation.household_id.in_(ids))
     ):
         answers.setdefault(a.household_id, []).append(
-            AuthorisationFacts(a.granted, a.signed_on, a.valid_until, a.withdrawn_on)
+            AuthorisationFacts(a.granted, a.signed_on, a.valid_until, a.withdrawn_on, a.id)
         )
     return answers

@@ -14,26 +14,31 @@ class AuthorisationFacts:
     signed_on: date
     valid_until: date | None  # None: no end date
     withdrawn_on: date | None
+    seq: int = 0  # the record's id: of two answers on one day, the later recorded counts
+
+
+def latest(records: Iterable[AuthorisationFacts], day: date) -> AuthorisationFacts | None:
+    """The household's answer in force on `day`: the latest signed on or before it (a renewal
+    replaces the one before; a refusal replaces an earlier grant)."""
+    answered = [r for r in records if r.signed_on <= day]
+    return max(answered, key=lambda r: (r.signed_on, r.seq)) if answered else None
 
 
 def valid_on(records: Iterable[AuthorisationFacts], day: date) -> bool:
-    """A granted authorisation signed on or before `day`, not expired and not withdrawn by then.
+    """The answer in force is a grant, not expired and not withdrawn by `day`.
 
     `valid_until` is the last valid day; a withdrawal takes effect on the day it is recorded.
     """
-    return any(
-        r.granted
-        and r.signed_on <= day
+    r = latest(records, day)
+    return (
+        r is not None
+        and r.granted
         and (r.valid_until is None or day <= r.valid_until)
         and (r.withdrawn_on is None or day < r.withdrawn_on)
-        for r in records
     )
 
 
 def refused(records: Iterable[AuthorisationFacts], day: date) -> bool:
-    """The latest answer on or before `day` was a refusal: the conduct exclusion of DOMAIN.md."""
-    answered = [r for r in records if r.signed_on <= day]
-    if not answered:
-        return False
-    latest = max(answered, key=lambda r: r.signed_on)
-    return not latest.granted
+    """The answer in force was a refusal: the conduct exclusion of DOMAIN.md."""
+    r = latest(records, day)
+    return r is not None and not r.granted

@@ -206,7 +206,12 @@ OPEN_WARNING_STATUSES = frozenset(
 
 
 class HardshipType(StrEnum):
-    """What kind of hardship or policy a warning is about; with its kind, it picks the route."""
+    """What kind of hardship or policy a warning is about; with its kind, it picks the route.
+
+    REVIEW and TRANSITION are no hardship: they name the routine topic of a NO_LONGER_ELIGIBLE
+    finding (a yearly review due, a transition ending) so that it routes apart from a loss of
+    eligibility found in the data.
+    """
 
     MEDICAL = "MEDICAL"  # 医疗
     EDUCATION = "EDUCATION"  # 教育
@@ -215,6 +220,8 @@ class HardshipType(StrEnum):
     DISASTER = "DISASTER"  # 自然灾害
     ACCIDENT = "ACCIDENT"  # 意外事故
     FIRE = "FIRE"  # 火灾
+    REVIEW = "REVIEW"  # 年度复核到期
+    TRANSITION = "TRANSITION"  # 过渡期结束
 
 
 class Resolution(StrEnum):

@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from gateway.audit import record_change
 from gateway.database import AnySelect
 from gateway.determinations.cases import RUNNING
-from gateway.domain.authorisations import AuthorisationFacts, valid_on
+from gateway.domain.authorisations import AuthorisationFacts, latest, valid_on
 from gateway.domain.enums import Category
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.households.queries import in_region, region_prefix_condition
@@ -44,7 +45,7 @@ class MissingReason(StrEnum):
 
 def facts(row: Any) -> AuthorisationFacts:
     """The facts of a stored answer (an ORM row or a row of `of_households`)."""
-    return AuthorisationFacts(row.granted, row.signed_on, row.valid_until, row.withdrawn_on)
+    return AuthorisationFacts(row.granted, row.signed_on, row.valid_until, row.withdrawn_on, row.id)
 
 
 def missing_reason(records: Iterable[AuthorisationFacts], day: date) -> MissingReason | None:
@@ -52,13 +53,12 @@ def missing_reason(records: Iterable[AuthorisationFacts], day: date) -> MissingR
     records = list(records)
     if valid_on(records, day):
         return None
-    answered = [r for r in records if r.signed_on <= day]
-    if not answered:
+    answer = latest(records, day)
+    if answer is None:
         return MissingReason.NONE_ON_RECORD
-    latest = max(answered, key=lambda r: r.signed_on)
-    if not latest.granted:
+    if not answer.granted:
         return MissingReason.REFUSED
-    if latest.withdrawn_on is not None and latest.withdrawn_on <= day:
+    if answer.withdrawn_on is not None and answer.withdrawn_on <= day:
         return MissingReason.WITHDRAWN
     return MissingReason.EXPIRED
 
@@ -181,17 +181,26 @@ async def withdraw_authorisation(
 
 
 def valid_authorisation(on: date) -> ColumnElement[bool]:
-    """The condition "the household has an authorisation valid on `on`" (as `valid_on`)."""
+    """The condition "the household's answer in force on `on` is a valid grant" (as `valid_on`):
+    a grant valid on the day, with no later answer (a refusal, a renewal) signed by then."""
+    grant = aliased(VerificationAuthorisation)
+    later = aliased(VerificationAuthorisation)
     return (
-        select(VerificationAuthorisation.id)
+        select(grant.id)
         .where(
-            VerificationAuthorisation.household_id == Household.id,
-            VerificationAuthorisation.granted.is_(True),
-            VerificationAuthorisation.signed_on <= on,
-            VerificationAuthorisation.valid_until.is_(None)
-            | (VerificationAuthorisation.valid_until >= on),
-            VerificationAuthorisation.withdrawn_on.is_(None)
-            | (VerificationAuthorisation.withdrawn_on > on),
+            grant.household_id == Household.id,
+            grant.granted.is_(True),
+            grant.signed_on <= on,
+            grant.valid_until.is_(None) | (grant.valid_until >= on),
+            grant.withdrawn_on.is_(None) | (grant.withdrawn_on > on),
+            ~select(later.id)
+            .where(
+                later.household_id == grant.household_id,
+                later.signed_on <= on,
+                (later.signed_on > grant.signed_on)
+                | ((later.signed_on == grant.signed_on) & (later.id > grant.id)),
+            )
+            .exists(),
         )
         .exists()
     )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from gateway.database import AnySelect
@@ -29,6 +29,7 @@ from gateway.models import (
     Region,
     VerificationAuthorisation,
     Visit,
+    WarningAssignment,
     WarningRecord,
 )
 
@@ -152,7 +153,8 @@ class ChildList:
         agency: str | None = None,
         region: str | None = None,
     ) -> AnySelect:
-        """`agency` keeps assistance records to that agency's own (CONTRACT.md); `region` keeps
+        """`agency` keeps assistance records to that agency's own (CONTRACT.md), and warnings to
+        those assigned to it (None: civil affairs, or a town for warnings); `region` keeps
         the former members a region-bound client sees to people it may see (see below)."""
         entity = self.entity
         id_col = entity.id  # type: ignore[attr-defined]
@@ -163,6 +165,14 @@ class ChildList:
         conditions.extend(self.extra_conditions(flag))
         if agency is not None and self.entity is AssistanceRecord:
             conditions.append(AssistanceRecord.agency_code == agency)
+        if agency is not None and self.entity is WarningRecord:
+            # An agency lists only the warnings assigned to it (gateway/monitoring/access.py).
+            conditions.append(
+                exists().where(
+                    WarningAssignment.warning_id == WarningRecord.id,
+                    WarningAssignment.agency_code == agency,
+                )
+            )
         if region is not None and self.entity is Membership and flag:
             conditions.append(_still_in_region(region))
         order = id_col.asc() if self.ascending else id_col.desc()

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from gateway.applications.service import start_application
 from gateway.audit import record_change
@@ -35,6 +36,7 @@ from gateway.domain.enums import (
     WarningStatus,
 )
 from gateway.domain.workdays import WorkCalendar
+from gateway.households.queries import in_region
 from gateway.models import ComparisonRun, Household, WarningRecord
 from gateway.models.base import utcnow
 from gateway.monitoring import queue
@@ -52,7 +54,7 @@ from gateway.monitoring.notices import Notice, notify_many
 from gateway.monitoring.routing import Routing, load_routing
 from gateway.monitoring.rules import Finding, Params, compare
 from gateway.settings import Settings
-from gateway.sync.leases import Lease
+from gateway.sync.leases import Lease, LeaseHeld
 
 LEASE = "compare"
 
@@ -66,6 +68,15 @@ class Tally:
     cleared: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: Tally) -> None:
+        self.households += other.households
+        self.findings += other.findings
+        self.opened += other.opened
+        self.joined += other.joined
+        self.cleared += other.cleared
+        self.by_rule.update(other.by_rule)
+        self.skipped.update(other.skipped)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -137,9 +148,7 @@ async def compare_households(
     for household in facts:
         tally.households += 1
         result = compare(household, setup.params)
-        for reason in result.skipped:
-            if household.covered:
-                tally.skipped[reason] += 1
+        tally.skipped.update(result.skipped)
         found = {f.rule: f for f in result.findings}
         for finding in result.findings:
             tally.findings += 1
@@ -177,7 +186,11 @@ async def compare_households(
             if finding.kind is WarningKind.NOT_COVERED:
                 applications.append(warning)
         for warning in open_of.get(household.id, ()):
-            if warning.finding in result.evaluated and warning.finding not in found:
+            if (
+                warning.finding in result.evaluated
+                and warning.finding not in found
+                and not _aged(warning, setup.params)
+            ):
                 before = warning.status
                 warning.status = WarningStatus.AUTO_CLEARED
                 warning.updated_by = SYSTEM
@@ -233,6 +246,13 @@ async def compare_households(
             },
             result_count=len(new),
         )
+
+
+def _aged(warning: WarningRecord, params: Params) -> bool:
+    """Evidence that has left the look-back is no longer loaded, so the rule cannot see it: a
+    finding it no longer makes is not a mismatch gone. Such a warning waits for a person."""
+    since = params.since.isoformat()
+    return any(str(e.get("occurred_on", since)) < since for e in warning.evidence)
 
 
 def _join(warning: WarningRecord, finding: Finding, as_of: date) -> bool:
@@ -316,6 +336,55 @@ async def _leased(db: Database, seconds: float) -> Lease | None:
     return lease if await lease.acquire() else None
 
 
+RETRIES = 3
+
+
+async def _batch(
+    db: Database,
+    setup: Setup,
+    tally: Tally,
+    *,
+    after: int | None = None,
+    region: str | None = None,
+) -> list[int]:
+    """One batch in one transaction: the next households after `after` (a full pass) or the
+    oldest queued ones (`after` None). Answers the ids compared (none: nothing left).
+
+    A caseworker acting on one of the batch's warnings meanwhile makes the flush fail on the
+    warning's version: the batch is then redone from fresh reads.
+    """
+    for attempt in range(RETRIES):
+        batch = Tally()
+        try:
+            async with db.unit_of_work() as session:
+                if after is None:
+                    taken = await queue.queued(session, db.settings.compare_batch_size)
+                    ids = sorted(taken)
+                else:
+                    ids = list(
+                        await session.scalars(
+                            select(Household.id)
+                            .where(Household.id > after, *in_region(region))
+                            .order_by(Household.id)
+                            .limit(db.settings.compare_batch_size)
+                        )
+                    )
+                    # What was queued for these households before they are read is done by
+                    # this pass; what is queued while it runs waits for the next.
+                    taken = await queue.queued_for(session, ids)
+                if not ids:
+                    return []
+                await compare_households(session, ids, setup, batch)
+                await queue.done(session, taken)
+        except StaleDataError:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        tally.add(batch)
+        return ids
+    raise AssertionError("unreachable")
+
+
 async def run_full(
     db: Database,
     as_of: date,
@@ -325,9 +394,6 @@ async def run_full(
     on_batch: Any = None,
 ) -> tuple[int, Tally]:
     """Compare every household (in a region); answer the run's id and its counts."""
-    from gateway.households.queries import in_region
-    from gateway.sync.leases import LeaseHeld
-
     settings = db.settings
     lease = await _leased(db, settings.compare_lease_seconds)
     if lease is None:
@@ -338,23 +404,12 @@ async def run_full(
         after = 0
         setup: Setup | None = None
         while True:
-            async with db.unit_of_work() as session:
-                if setup is None:
+            if setup is None:
+                async with db.unit_of_work() as session:
                     setup = await Setup.load(session, settings, as_of)
-                started = utcnow()
-                ids = list(
-                    await session.scalars(
-                        select(Household.id)
-                        .where(Household.id > after, *in_region(region))
-                        .order_by(Household.id)
-                        .limit(settings.compare_batch_size)
-                    )
-                )
-                if not ids:
-                    break
-                await compare_households(session, ids, setup, tally)
-                # Whatever was queued for these households is done by this pass.
-                await queue.forget(session, ids, queued_before=started)
+            ids = await _batch(db, setup, tally, after=after, region=region)
+            if not ids:
+                break
             after = ids[-1]
             await lease.renew()
             if on_batch is not None:
@@ -375,14 +430,11 @@ async def drain(db: Database, as_of: date, *, limit: int | None = None) -> Tally
     try:
         setup: Setup | None = None
         while limit is None or tally.households < limit:
-            async with db.unit_of_work() as session:
-                taken = await queue.queued(session, settings.compare_batch_size)
-                if not taken:
-                    break
-                if setup is None:
+            if setup is None:
+                async with db.unit_of_work() as session:
                     setup = await Setup.load(session, settings, as_of)
-                await compare_households(session, sorted(taken), setup, tally)
-                await queue.done(session, taken)
+            if not await _batch(db, setup, tally):
+                break
             await lease.renew()
         if tally.households:
             run_id = await _begin_run(db, ComparisonMode.INCREMENTAL, as_of, SYSTEM)

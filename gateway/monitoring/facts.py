@@ -21,7 +21,7 @@ from gateway.determinations.cases import (
 )
 from gateway.determinations.service import StandardsCache
 from gateway.domain.authorisations import refused, valid_on
-from gateway.domain.enums import AssistanceSubject
+from gateway.domain.enums import AssistanceSubject, EventKind
 from gateway.models import (
     AssistanceRecord,
     Household,
@@ -69,7 +69,8 @@ async def load_facts(
         ).where(
             MonitoringEvent.household_id.in_(ids),
             MonitoringEvent.is_current.is_(True),
-            MonitoringEvent.occurred_on >= since,
+            # A death is a fact for good, however long ago it was reported.
+            (MonitoringEvent.occurred_on >= since) | (MonitoringEvent.kind == EventKind.DECEASED),
         )
     ):
         events[e.household_id].append(
@@ -98,6 +99,11 @@ async def load_facts(
     situations = await latest_situations(session, ids, as_of)
     authorisations = await authorisations_of(session, ids)
 
+    # The figures in force, once per region of the batch (not once per household).
+    in_force = {
+        region: await standards.in_force(session, region, as_of)
+        for region in {h.region_code for h in households}
+    }
     out: list[HouseholdFacts] = []
     for h in households:
         people = members.get(h.id, [])
@@ -128,7 +134,7 @@ async def load_facts(
                 case=case,
                 situation_on=situation.recorded_on if situation else None,
                 authorised=valid_on(answers, as_of),
-                standards=await standards.in_force(session, h.region_code, as_of),
+                standards=in_force[h.region_code],
             )
         )
     return out

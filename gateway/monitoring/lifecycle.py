@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.scopes import ALL_SCOPES, CIVIL_AFFAIRS
@@ -36,8 +36,11 @@ from gateway.models import (
     WarningRecord,
     WarningTransition,
 )
-from gateway.models.base import utcnow
+from gateway.models.base import table_of, utcnow
+from gateway.monitoring.access import may_act, may_read
+from gateway.monitoring.calendar import load_calendar
 from gateway.monitoring.notices import Notice, notify_many
+from gateway.monitoring.routing import check_agencies, load_routing
 from gateway.principal import Principal
 
 COORDINATION = "coordination"  # 县级困难群众基本生活保障工作协调机制
@@ -52,31 +55,11 @@ MOVES: dict[str, tuple[frozenset[WarningStatus], WarningStatus]] = {
     "resolve": (frozenset({S.DISPATCHED, S.ACKNOWLEDGED, S.ESCALATED}), S.RESOLVED),
     "escalate": (frozenset({S.OPEN, S.DISPATCHED, S.ACKNOWLEDGED}), S.ESCALATED),
 }
-# Dispatching decides who works a warning: civil affairs' call (warning:manage).
-MANAGE_ONLY = frozenset({"dispatch"})
 
 
 def allowed(action: str, status: WarningStatus) -> bool:
     sources, _ = MOVES[action]
     return status in sources
-
-
-def may_read(principal: Principal, agencies: Iterable[str], household_region: str) -> bool:
-    """Civil affairs reads every warning; a town those of its region; an agency its own."""
-    if not principal.covers_region(household_region):
-        return False
-    if principal.agency == CIVIL_AFFAIRS or principal.region_code is not None:
-        return True
-    return principal.agency in set(agencies)
-
-
-def may_act(principal: Principal, action: str, agencies: Iterable[str], region: str) -> bool:
-    if "warning:manage" in principal.scopes and principal.covers_region(region):
-        return True
-    if action in MANAGE_ONLY or "warning:handle" not in principal.scopes:
-        return False
-    # A town handles its region's warnings (civil affairs' work done locally).
-    return may_read(principal, agencies, region)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +77,7 @@ async def record_moves(session: AsyncSession, moves: Sequence[Move], by: str) ->
         return
     now = utcnow()
     await session.execute(
-        insert(WarningTransition),
+        insert(table_of(WarningTransition)),
         [
             {
                 "warning_id": m.warning_id,
@@ -141,7 +124,7 @@ async def assigned(session: AsyncSession, warning_ids: Sequence[int]) -> dict[in
 async def assign(session: AsyncSession, pairs: Iterable[tuple[int, str]]) -> None:
     rows = [{"warning_id": w, "agency_code": a, "assigned_at": utcnow()} for w, a in pairs]
     if rows:
-        await session.execute(insert(WarningAssignment), rows)
+        await session.execute(insert(table_of(WarningAssignment)), rows)
 
 
 async def act(
@@ -194,9 +177,22 @@ async def act(
         if not chosen:
             raise InvalidInput("agencies", "name at least one agency to dispatch to")
         new = [a for a in chosen if a not in current]
-        await _check_agencies(session, new)
+        await check_agencies(session, new, "agencies")
+        # The warning is theirs now, and theirs only: whoever it was taken from loses sight of
+        # the people it names, and is told.
+        dropped = [a for a in current if a not in chosen]
+        if dropped:
+            await session.execute(
+                delete(WarningAssignment).where(
+                    WarningAssignment.warning_id == warning_id,
+                    WarningAssignment.agency_code.in_(dropped),
+                )
+            )
         await assign(session, ((warning_id, a) for a in new))
-        tell = set(new) if warning.status is S.DISPATCHED else set(chosen)
+        tell = set(chosen) | set(dropped)
+        # A fresh period from today: a re-dispatched overdue warning is not escalated at once.
+        route = (await load_routing(session)).route(warning.kind, warning.hardship_type)
+        warning.due_on = (await load_calendar(session)).add(date.today(), route.due_working_days)
     if action == "escalate" and COORDINATION not in current:
         await assign(session, [(warning_id, COORDINATION)])
         tell.add(COORDINATION)
@@ -226,21 +222,9 @@ async def act(
     return warning
 
 
-async def _check_agencies(session: AsyncSession, codes: Sequence[str]) -> None:
-    from gateway.models import Agency
-
-    if not codes:
-        return
-    known = set(await session.scalars(select(Agency.code).where(Agency.code.in_(codes))))
-    unknown = sorted(set(codes) - known)
-    if unknown:
-        raise InvalidInput("agencies", f"unknown agency {', '.join(unknown)}")
-
-
 async def escalate_overdue(session: AsyncSession, today: date, *, limit: int = 1000) -> int:
     """Escalate open warnings past their due date to the coordination mechanism; answer how
-    many. Each is a conditional UPDATE from the state read, so two processes escalating at
-    once never escalate one warning twice."""
+    many."""
     due = (
         await session.execute(
             select(
@@ -259,13 +243,13 @@ async def escalate_overdue(session: AsyncSession, today: date, *, limit: int = 1
     ).all()
     if not due:
         return 0
-    current = await assigned(session, [row.id for row in due])
-    moves: list[Move] = []
-    households: list[int] = []
-    for row in due:
-        result = await session.execute(
+    # One conditional UPDATE: only the warnings still in the state read are escalated, so two
+    # processes escalating at once never escalate one twice.
+    read = [(r.id, r.status) for r in due]
+    escalated = set(
+        await session.scalars(
             update(WarningRecord)
-            .where(WarningRecord.id == row.id, WarningRecord.status == row.status)
+            .where(tuple_(WarningRecord.id, WarningRecord.status).in_(read))
             .values(
                 status=S.ESCALATED,
                 version=WarningRecord.version + 1,
@@ -273,22 +257,23 @@ async def escalate_overdue(session: AsyncSession, today: date, *, limit: int = 1
                 updated_by=SYSTEM,
             )
             .returning(WarningRecord.id)
+            .execution_options(synchronize_session=False)
         )
-        if result.first() is None:
-            continue  # moved by someone else meanwhile
-        agencies = set(current[row.id])
-        if COORDINATION not in agencies:
-            await assign(session, [(row.id, COORDINATION)])
-        households.append(row.household_id)
-        moves.append(
-            Move(
-                row.id,
-                row.status,
-                S.ESCALATED,
-                tuple(sorted(agencies | {COORDINATION})),
-                f"overdue: was due {row.due_on.isoformat()}",
-            )
+    )
+    rows = [r for r in due if r.id in escalated]
+    current = await assigned(session, [r.id for r in rows])
+    await assign(session, ((r.id, COORDINATION) for r in rows if COORDINATION not in current[r.id]))
+    households = [r.household_id for r in rows]
+    moves = [
+        Move(
+            r.id,
+            r.status,
+            S.ESCALATED,
+            tuple(sorted({*current[r.id], COORDINATION})),
+            f"overdue: was due {r.due_on.isoformat()}",
         )
+        for r in rows
+    ]
     await record_moves(session, moves, SYSTEM)
     if moves:
         record_change(
@@ -314,7 +299,5 @@ __all__ = [
     "assign",
     "assigned",
     "escalate_overdue",
-    "may_act",
-    "may_read",
     "record_moves",
 ]

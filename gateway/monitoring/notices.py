@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.domain.enums import DeliveryStatus, NoticeKind, WarningStatus
 from gateway.models import WarningNotice, WebhookDelivery, WebhookEndpoint
-from gateway.models.base import utcnow
+from gateway.models.base import table_of, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,9 @@ async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> None:
         return
     now = utcnow()
     ids = await session.scalars(
-        insert(WarningNotice).returning(WarningNotice.id, sort_by_parameter_order=True),
+        insert(table_of(WarningNotice)).returning(
+            table_of(WarningNotice).c.id, sort_by_parameter_order=True
+        ),
         [
             {
                 "agency_code": n.agency,

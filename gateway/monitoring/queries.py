@@ -8,7 +8,6 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
-from auth.scopes import CIVIL_AFFAIRS
 from gateway.database import AnySelect
 from gateway.domain.enums import (
     OPEN_WARNING_STATUSES,
@@ -27,6 +26,7 @@ from gateway.models import (
     WarningRoute,
     WarningTransition,
 )
+from gateway.monitoring.access import visible
 from gateway.principal import Principal
 
 
@@ -41,19 +41,6 @@ class WarningFilter:
     overdue: bool | None = None
     household_id: int | None = None
     finding: str | None = None
-
-
-def visible(principal: Principal) -> list[ColumnElement[bool]]:
-    """Civil affairs sees every warning; a town those of its region; an agency its own."""
-    conditions = in_region(principal.region_code)
-    if principal.agency != CIVIL_AFFAIRS and principal.region_code is None:
-        conditions.append(
-            exists().where(
-                WarningAssignment.warning_id == WarningRecord.id,
-                WarningAssignment.agency_code == principal.agency,
-            )
-        )
-    return conditions
 
 
 def _filtered(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,21 +44,24 @@ async def queued(session: AsyncSession, limit: int) -> dict[int, datetime]:
     return {row.household_id: row.queued_at for row in found}
 
 
-async def done(session: AsyncSession, taken: dict[int, datetime]) -> None:
-    """Remove the households compared, unless queued again since they were read."""
-    for household_id, at in taken.items():
-        await session.execute(
-            delete(ComparisonQueue).where(
-                ComparisonQueue.household_id == household_id, ComparisonQueue.queued_at <= at
-            )
-        )
-
-
-async def forget(session: AsyncSession, ids: Iterable[int], *, queued_before: datetime) -> None:
-    """A full pass compared these households: what was queued for them before it is done."""
-    await session.execute(
-        delete(ComparisonQueue).where(
-            ComparisonQueue.household_id.in_(list(ids)),
-            ComparisonQueue.queued_at <= queued_before,
+async def queued_for(session: AsyncSession, ids: Iterable[int]) -> dict[int, datetime]:
+    """Which of these households are queued, and since when (read before comparing them)."""
+    found = await session.execute(
+        select(ComparisonQueue.household_id, ComparisonQueue.queued_at).where(
+            ComparisonQueue.household_id.in_(list(ids))
         )
     )
+    return {row.household_id: row.queued_at for row in found}
+
+
+async def done(session: AsyncSession, taken: dict[int, datetime]) -> None:
+    """Remove the households compared, unless queued again since they were read (a later
+    `queued_at`): that change was not seen, and waits for the next pass."""
+    if taken:
+        await session.execute(
+            delete(ComparisonQueue).where(
+                tuple_(ComparisonQueue.household_id, ComparisonQueue.queued_at).in_(
+                    list(taken.items())
+                )
+            )
+        )

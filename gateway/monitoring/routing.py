@@ -10,10 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.audit import record_change
 from gateway.domain.enums import HardshipType, Severity, WarningKind
-from gateway.models import WarningRoute
+from gateway.errors import Conflict, InvalidInput
+from gateway.models import Agency, WarningRoute
+from gateway.principal import Principal
 
 ANY = "*"  # the route of a kind for a hardship type without a route of its own
 
@@ -57,3 +61,104 @@ def route_of(row: WarningRoute) -> Route:
 async def load_routing(session: AsyncSession) -> Routing:
     rows = await session.scalars(select(WarningRoute))
     return Routing.of(route_of(row) for row in rows)
+
+
+MAX_DUE_WORKING_DAYS = 120
+
+
+async def check_agencies(session: AsyncSession, codes: Iterable[str], field: str) -> None:
+    wanted = sorted(set(codes))
+    known = set(await session.scalars(select(Agency.code).where(Agency.code.in_(wanted))))
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        raise InvalidInput(field, f"unknown agency {', '.join(unknown)}")
+
+
+async def set_route(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    kind: WarningKind,
+    hardship: HardshipType | None,
+    agencies: Iterable[str],
+    due_working_days: int,
+    severity: Severity,
+    request_id: str,
+) -> WarningRoute:
+    """Set (or add) the route of a kind and hardship type; audited with before and after."""
+    chosen = sorted(set(agencies))
+    if not chosen:
+        raise InvalidInput(
+            "input.agencies", "name at least one agency (a warning nobody is told of helps nobody)"
+        )
+    if not 1 <= due_working_days <= MAX_DUE_WORKING_DAYS:
+        raise InvalidInput("input.dueWorkingDays", f"must be 1 to {MAX_DUE_WORKING_DAYS}")
+    await check_agencies(session, chosen, "input.agencies")
+    key = hardship.value if hardship is not None else ANY
+    row = await session.scalar(
+        select(WarningRoute)
+        .where(WarningRoute.kind == kind, WarningRoute.hardship_type == key)
+        .with_for_update()
+    )
+    before = None if row is None else route_of(row)
+    if row is None:
+        row = WarningRoute(kind=kind, hardship_type=key, created_by=principal.client_id)
+        session.add(row)
+    row.agencies = chosen
+    row.due_working_days = due_working_days
+    row.severity = severity
+    row.updated_by = principal.client_id
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"the route {kind.value}/{key} was added meanwhile; read the table and try again",
+            field="input",
+        ) from None
+    record_change(
+        session,
+        principal,
+        action="warning_route.set",
+        request_id=request_id,
+        subjects={
+            "route": f"{kind.value}/{key}",
+            "before": None if before is None else _audited(before),
+            "after": _audited(route_of(row)),
+        },
+    )
+    await session.refresh(row)
+    return row
+
+
+async def delete_route(
+    session: AsyncSession,
+    principal: Principal,
+    kind: WarningKind,
+    hardship: HardshipType | None,
+    *,
+    request_id: str,
+) -> bool:
+    key = hardship.value if hardship is not None else ANY
+    row = await session.scalar(
+        select(WarningRoute).where(WarningRoute.kind == kind, WarningRoute.hardship_type == key)
+    )
+    if row is None:
+        return False
+    before = _audited(route_of(row))
+    await session.delete(row)
+    record_change(
+        session,
+        principal,
+        action="warning_route.delete",
+        request_id=request_id,
+        subjects={"route": f"{kind.value}/{key}", "before": before},
+    )
+    return True
+
+
+def _audited(route: Route) -> dict[str, object]:
+    return {
+        "agencies": list(route.agencies),
+        "due_working_days": route.due_working_days,
+        "severity": route.severity.value,
+    }

@@ -330,34 +330,48 @@ def _with_event(assets: Assets, e: EventFacts) -> Assets:
     return assets
 
 
+# Which of the category's asset rules an event kind can break.
+ASSET_RULES: dict[EventKind, tuple[str, ...]] = {
+    EventKind.VEHICLE_REGISTERED: ("assets.cars.",),
+    EventKind.PROPERTY_REGISTERED: ("assets.housing.", "assets.non_residential."),
+    EventKind.CAPITAL_SUBSCRIBED: ("assets.capital.",),
+}
+
+
 def _assets(rule_id: str, kind: EventKind) -> Callable[[HouseholdFacts, Params], Finding | None]:
     def check(facts: HouseholdFacts, params: Params) -> Finding | None:
         if not facts.covered or facts.case is None or facts.standards is None:
             return None
-        rules = EXPENDITURE_ASSETS if facts.category is Category.EXPENDITURE else MARGINAL_ASSETS
+        category_rules = (
+            EXPENDITURE_ASSETS if facts.category is Category.EXPENDITURE else MARGINAL_ASSETS
+        )
+        rules = [r for r in category_rules if r.id.startswith(ASSET_RULES[kind])]
         # Events since the recorded situation are not in it yet; older ones are.
-        new = [
-            e
-            for e in _events(facts, params, kind)
-            if facts.situation_on is None or e.occurred_on > facts.situation_on
-        ]
-        if not new:
-            return None
-        before = Evaluation(facts.case, facts.standards)
-        after_assets = facts.case.assets
-        for e in sorted(new, key=lambda e: (e.occurred_on, e.id)):
-            after_assets = _with_event(after_assets, e)
-        after = Evaluation(replace(facts.case, assets=after_assets), facts.standards)
-        broken: list[str] = []
-        for r in rules:
-            try:
-                if before.run(r) and not after.run(r):
-                    broken.append(after.reasons[r.id].detail)
-            except MissingStandard:
-                continue
+        new = sorted(
+            (
+                e
+                for e in _events(facts, params, kind)
+                if facts.situation_on is None or e.occurred_on > facts.situation_on
+            ),
+            key=lambda e: (e.occurred_on, e.id),
+        )
+        assets = facts.case.assets
+        for e in new:
+            assets = _with_event(assets, e)
+        ev = Evaluation(replace(facts.case, assets=assets), facts.standards)
+        # A figure that can decide and is not set raises MissingStandard: compare() reports it.
+        broken = [ev.reasons[r.id].detail for r in rules if not ev.run(r)]
         if not broken:
             return None
-        return _finding(RULES_BY_ID[rule_id], new, breaks="; ".join(broken))
+        rule = RULES_BY_ID[rule_id]
+        if new:
+            return _finding(rule, new, breaks="; ".join(broken))
+        # The recorded situation itself breaks the rule (a verification found the asset):
+        # the warning stands until the assistance ends or a later situation is within it.
+        assert facts.situation_on is not None
+        on = facts.situation_on.isoformat()
+        evidence = {"key": f"situation:{on}", "recorded_on": on, "breaks": "; ".join(broken)}
+        return Finding(rule.id, rule.kind, rule.hardship, (), (evidence,))
 
     return check
 
@@ -645,7 +659,7 @@ RULES: tuple[ComparisonRule, ...] = (
     ComparisonRule(
         "review.due",
         _NLE,
-        None,
+        HardshipType.REVIEW,
         "QA-REVIEW (每年复核一次)",
         "The yearly review of a MARGINAL or EXPENDITURE household falls due within the notice "
         "days (or is past).",
@@ -655,7 +669,7 @@ RULES: tuple[ComparisonRule, ...] = (
     ComparisonRule(
         "transition.legacy_ending",
         _NLE,
-        None,
+        HardshipType.TRANSITION,
         "QA-LEGACY (过渡期最长不超过3年)",
         "The transition of a LEGACY_LOW_INCOME household ends within the notice days (or has "
         "ended): it is to be re-determined.",
@@ -670,7 +684,8 @@ RULES_BY_ID: dict[str, ComparisonRule] = {r.id: r for r in RULES}
 class Comparison:
     findings: tuple[Finding, ...]
     evaluated: frozenset[str]  # the rules that ran (a finding not among them is not cleared)
-    skipped: tuple[str, ...] = ()  # why some rules did not run ("NO_AUTHORISATION")
+    # Why some rules did not run: "NO_AUTHORISATION", "MISSING_STANDARD:standards.<figure>".
+    skipped: tuple[str, ...] = ()
 
 
 def compare(facts: HouseholdFacts, params: Params) -> Comparison:
@@ -680,11 +695,17 @@ def compare(facts: HouseholdFacts, params: Params) -> Comparison:
     skipped: list[str] = []
     for rule in RULES:
         if rule.needs_authorisation and not facts.authorised:
-            if "NO_AUTHORISATION" not in skipped:
+            # Counted where it matters: the economic rules look only at covered households.
+            if facts.covered and "NO_AUTHORISATION" not in skipped:
                 skipped.append("NO_AUTHORISATION")
             continue
+        try:
+            found = rule.check(facts, params)
+        except MissingStandard as missing:
+            # Not evaluated, so nothing it found before is cleared; the run counts why.
+            skipped.append(f"MISSING_STANDARD:{missing.field}")
+            continue
         evaluated.add(rule.id)
-        found = rule.check(facts, params)
         if found is not None:
             findings.append(found)
     return Comparison(tuple(findings), frozenset(evaluated), tuple(skipped))

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -30,6 +30,7 @@ from gateway.domain.regions import significant_prefix
 from gateway.errors import Busy
 from gateway.models import Household, WarningNotice
 from gateway.models.base import utcnow
+from gateway.monitoring.access import notice_agency
 from gateway.principal import Principal
 from gateway.settings import Settings
 from gateway.webhooks.payload import NoticeSummary, summaries
@@ -90,6 +91,7 @@ class NoticeHub:
         self.subscribers: set[Subscriber] = set()
         self.ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._ticking = asyncio.Lock()
 
     @property
     def watermark(self) -> int:
@@ -134,15 +136,19 @@ class NoticeHub:
             )
         self.high = high or 0
         now = self.clock()
+        # Holes between the recent ids, and above the last of them (the newest committed one
+        # is `high`, so nothing is above it).
         self.gaps = [
-            Gap(a + 1, b - 1, now)
-            for a, b in zip(recent, [*recent[1:], self.high + 1], strict=True)
-            if b - a > 1
+            Gap(a + 1, b - 1, now) for a, b in zip(recent, recent[1:], strict=False) if b - a > 1
         ]
         self.ready.set()
 
     async def tick(self) -> int:
         """Read what is new (and what filled a gap), hand it out; answers how many notices."""
+        async with self._ticking:  # one tick at a time (the poller, or a caller's own)
+            return await self._tick()
+
+    async def _tick(self) -> int:
         now = self.clock()
         found: list[NoticeSummary] = []
         async with self.db.reader.connect() as conn:
@@ -202,7 +208,7 @@ class NoticeHub:
 
     async def stream(
         self, principal: Principal, after: int | None
-    ) -> AsyncIterator[tuple[NoticeSummary, int]]:
+    ) -> AsyncGenerator[tuple[NoticeSummary, int], None]:
         """The notices of the principal's agency (and region), with their cursors: those after
         `after` first (read from the database), then each new one as it comes."""
         self.start()  # the process's poller starts with its first subscriber
@@ -210,7 +216,8 @@ class NoticeHub:
         prefix = (
             significant_prefix(principal.region_code) if principal.region_code is not None else None
         )
-        subscriber = Subscriber(principal.agency, prefix, after if after is not None else 0)
+        agency = notice_agency(principal)
+        subscriber = Subscriber(agency, prefix, after if after is not None else 0)
         # From here on the poller queues every notice it hands out; what it handed out before
         # is read back below, up to `high`. A notice in a gap may be in both: skipped once.
         self.subscribers.add(subscriber)
@@ -219,7 +226,7 @@ class NoticeHub:
         try:
             seen: set[int] = set()
             if after is not None:
-                async for notice in self._missed(principal.agency, prefix, after, high):
+                async for notice in self._missed(agency, prefix, after, high):
                     if any(low <= notice.notice_id <= top for low, top in gaps):
                         seen.add(notice.notice_id)
                     yield notice, max(after, min(notice.notice_id, watermark))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import time
 import uuid
@@ -303,11 +304,11 @@ async def _run(
             operation_name=operation_name,
             hide_suggestions=True,
         )
-        result = await outcome if asyncio.iscoroutine(outcome) else outcome
+        result = await outcome if inspect.isawaitable(outcome) else outcome
         if isinstance(result, ExecutionResult):
             await _error(conn, op_id, [format_error(e, conn.rid) for e in result.errors or []])
             return
-        stream: AsyncIterator[ExecutionResult] = result  # type: ignore[assignment]
+        stream: AsyncIterator[ExecutionResult] = result
         try:
             async for item in stream:
                 out: dict[str, Any] = {"data": item.data}

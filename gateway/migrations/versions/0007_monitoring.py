@@ -424,6 +424,19 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     _seed()
+    # The demo county's synthetic warnings (written by the generator before the comparison rules
+    # existed) are replaced by what the rules find: `lig compare` opens them again, properly.
+    for table, column in (
+        ("warning_transitions", "warning_id"),
+        ("warning_assignments", "warning_id"),
+    ):
+        op.execute(
+            sa.text(
+                f"DELETE FROM {table} WHERE {column} IN "
+                "(SELECT id FROM warnings WHERE created_by = 'demo')"
+            )
+        )
+    op.execute(sa.text("DELETE FROM warnings WHERE created_by = 'demo'"))
 
 
 # (kind, hardship type or "*", agencies, due in working days, severity). The agencies are those
@@ -445,6 +458,8 @@ ROUTES = [
     ("NOT_COVERED", "*", ["civil-affairs"], 10, "MEDIUM"),
     ("SPECIAL_HARDSHIP", "*", ["coordination"], 5, "HIGH"),
     ("NO_LONGER_ELIGIBLE", "*", ["civil-affairs"], 15, "HIGH"),
+    ("NO_LONGER_ELIGIBLE", "REVIEW", ["civil-affairs"], 15, "LOW"),
+    ("NO_LONGER_ELIGIBLE", "TRANSITION", ["civil-affairs"], 15, "MEDIUM"),
 ]
 
 PROCEDURE = [
