@@ -315,3 +315,62 @@ async def test_lig_compare_records_the_run_with_its_counts(demo_api: Api, demo_u
     bad = lig("compare", "--region", "32x", url=demo_url)
     assert bad.returncode == 2
     assert "--region" in bad.stderr
+
+
+async def test_who_sees_a_warning(api: Api, database_url: str) -> None:
+    household = await seed(api)
+    medical = await agency(api, "medical-security")
+    await push(medical, EVENTS, [
+        event("H1", household.numbers[0], "HOSPITAL_SETTLEMENT", ago(40), out_of_pocket=5000)
+    ])  # fmt: skip
+    await compare(api)
+    (warning,) = await warnings_of(api, household.household_id)
+    town = "320681100000"
+    # Neither a region-bound client of another agency, nor one that reads households, sees a
+    # warning not assigned to it, by any list; the household's own town does.
+    for code, region in (("education", town), ("rural-revitalisation", None)):
+        other = await api.as_client(agency=code, profile=code, region=region)
+        assert (await other.data("{ warnings { nodes { id } } }"))["warnings"]["nodes"] == []
+    reader = await api.as_client(agency="rural-revitalisation", profile="rural-revitalisation")
+    listed = await reader.data(
+        "query($id: ID!) { household(id: $id) { warnings { nodes { id } } } }",
+        {"id": str(household.household_id)},
+    )
+    assert listed["household"]["warnings"]["nodes"] == []
+    local = await api.as_client(agency="town", profile="town", region=town)
+    seen = await local.data("{ warnings { nodes { id } } }")
+    assert [w["id"] for w in seen["warnings"]["nodes"]] == [warning["id"]]
+    elsewhere = await api.as_client(agency="town", profile="town", region="320681101000")
+    assert (await elsewhere.data("{ warnings { nodes { id } } }"))["warnings"]["nodes"] == []
+
+    # Re-dispatched: the new agency has it, with a fresh period; the old one no longer sees it.
+    await sql(database_url, "UPDATE warnings SET due_on = :d", d=TODAY - timedelta(days=3))
+    moved = await api.data(ACT["dispatch"], {"id": warning["id"], "a": ["health"]})
+    assert moved["dispatchWarning"] == {"status": "DISPATCHED", "agencies": ["health"]}
+    (after,) = await warnings_of(api, household.household_id)
+    assert after["dueOn"] > TODAY.isoformat()
+    assert (await medical.data("{ warnings { nodes { id } } }"))["warnings"]["nodes"] == []
+    result = lig("compare", "--pending", "--json", url=database_url)
+    assert orjson.loads(result.stdout)["escalated"] == 0
+
+
+async def test_a_refusal_after_a_grant_stops_the_economic_comparison(api: Api) -> None:
+    from gateway.models import VerificationAuthorisation
+
+    household = await seed(api)  # granted 300 days ago, valid for two more years
+    async with api.app.state.db.unit_of_work() as session:
+        session.add(
+            VerificationAuthorisation(
+                household_id=household.household_id,
+                granted=False,
+                signed_on=TODAY - timedelta(days=10),
+                signed_by="测试",
+                created_by="test",
+            )
+        )
+    await push(await agency(api, "public-security"), EVENTS, [
+        event("V2", household.numbers[0], "VEHICLE_REGISTERED", ago(5), value=150000)
+    ])  # fmt: skip
+    tally = await drain(api.app.state.db, TODAY)
+    assert tally is not None
+    assert tally.skipped == {"NO_AUTHORISATION": 1}
