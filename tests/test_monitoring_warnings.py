@@ -374,3 +374,25 @@ async def test_a_refusal_after_a_grant_stops_the_economic_comparison(api: Api) -
     tally = await drain(api.app.state.db, TODAY)
     assert tally is not None
     assert tally.skipped == {"NO_AUTHORISATION": 1}
+
+
+async def test_a_change_reported_by_a_visit_runs_the_rules(api: Api) -> None:
+    household = await seed(api)
+    visit = {
+        "householdId": str(household.household_id), "visitedOn": ago(40),
+        "visitor": "网格员 李四", "findings": "户主视力残疾一级，已办残疾证",
+        "changes": [
+            {"idNumber": household.numbers[0], "field": "DISABILITY_TYPE", "value": "VISUAL"},
+            {"idNumber": household.numbers[0], "field": "DISABILITY_GRADE", "value": "1"},
+        ],
+    }  # fmt: skip
+    await api.data(
+        "mutation($input: ReportVisitInput!) { reportVisit(input: $input) { id } }",
+        {"input": visit},
+    )
+    await compare(api)
+    (warning,) = await warnings_of(api, household.household_id)
+    assert (warning["finding"], warning["agencies"]) == (
+        "policy.disability",
+        ["disabled-federation"],
+    )

@@ -16,7 +16,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,12 +25,15 @@ from gateway.domain import idnumber
 from gateway.domain.enums import (
     DisabilityType,
     EmploymentStatus,
+    EventKind,
     Illness,
     LaborCapacity,
+    RecordSource,
     StudentStage,
 )
 from gateway.errors import Conflict, InvalidInput, NotFound
-from gateway.models import Household, Membership, Person, Visit
+from gateway.models import Household, Membership, MonitoringEvent, Person, Visit
+from gateway.models.base import table_of
 from gateway.monitoring import queue as comparison_queue
 from gateway.principal import Principal
 
@@ -263,6 +266,7 @@ async def report_visit(
         raise InvalidInput.many(problems)
     applied: list[dict[str, Any]] = []
     changed_people: set[int] = set()
+    changed: list[Any] = []  # the changes that changed something
     for c in parsed:
         person = people[c.id_number]
         before = getattr(person, c.field.attribute)
@@ -279,6 +283,7 @@ async def report_visit(
             setattr(person, c.field.attribute, c.value)
             person.updated_by = principal.client_id
             changed_people.add(person.id)
+            changed.append(c)
     row = Visit(
         household_id=household.id,
         visited_on=visit.visited_on,
@@ -297,6 +302,7 @@ async def report_visit(
             field=f"{prefix}changes",
         ) from None
     if changed_people:
+        await _observed(session, principal, row, [people[c.id_number] for c in changed], changed)
         await comparison_queue.enqueue(session, [household.id])
     record_change(
         session,
@@ -311,3 +317,59 @@ async def report_visit(
         },
     )
     return row
+
+
+async def _observed(
+    session: AsyncSession,
+    principal: Principal,
+    visit: Visit,
+    people: list[Person],
+    changes: list[Any],
+) -> None:
+    """What the visitor saw, as the monitoring events the comparison rules read: a death, a
+    disability or an illness certified, unemployment or a new job (source MANUAL, dated the
+    visit, named by the visit so a resend is the same event)."""
+    rows: dict[tuple[int, EventKind], dict[str, Any]] = {}
+    for person, change in zip(people, changes, strict=True):
+        kind_details = _event_of(change.field, person)
+        if kind_details is None:
+            continue
+        kind, details = kind_details
+        rows[(person.id, kind)] = {
+            "kind": kind,
+            "agency_code": principal.agency,
+            "agency_event_id": f"VISIT-{visit.id}-{person.id}-{kind.value}",
+            "revision": 1,
+            "is_current": True,
+            "id_number": person.id_number,
+            "person_id": person.id,
+            "household_id": visit.household_id,
+            "occurred_on": visit.visited_on,
+            "details": details,
+            "source": RecordSource.MANUAL,
+            "received_by": principal.client_id,
+        }
+    if rows:
+        await session.execute(insert(table_of(MonitoringEvent)), list(rows.values()))
+
+
+def _event_of(field: VisitField, person: Person) -> tuple[EventKind, dict[str, Any]] | None:
+    if field is VisitField.DECEASED_ON and person.deceased_on is not None:
+        return EventKind.DECEASED, {}
+    if (
+        field in (VisitField.DISABILITY_TYPE, VisitField.DISABILITY_GRADE)
+        and person.disability_type is not None
+        and person.disability_grade is not None
+    ):
+        return EventKind.DISABILITY_CERTIFIED, {
+            "disability_type": person.disability_type.value,
+            "disability_grade": person.disability_grade,
+        }
+    if field is VisitField.ILLNESS and person.illness is not Illness.NONE:
+        return EventKind.ILLNESS_CERTIFIED, {"illness": person.illness.value}
+    if field is VisitField.EMPLOYMENT_STATUS:
+        if person.employment_status is EmploymentStatus.UNEMPLOYED:
+            return EventKind.UNEMPLOYMENT_REGISTERED, {}
+        if person.employment_status in (EmploymentStatus.EMPLOYED, EmploymentStatus.SELF_EMPLOYED):
+            return EventKind.EMPLOYMENT_STARTED, {}
+    return None
