@@ -33,3 +33,24 @@ async def test_openapi_json_is_served_and_equals_the_file(api: Api) -> None:
     assert response.status_code == 200
     assert response.json() == yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
     assert response.json()["openapi"].startswith("3.1")
+
+
+async def test_the_migrations_build_exactly_the_models(database_url: str) -> None:
+    """Alembic's history and the SQLAlchemy models describe the same tables, on both engines."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from gateway.models import Base
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            diff = await conn.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                )
+            )
+    finally:
+        await engine.dispose()
+    assert diff == []

@@ -125,6 +125,7 @@ class ComparisonQueue(Base):
     """
 
     __tablename__ = "comparison_queue"
+    __table_args__ = (Index("ix_comparison_queue_queued_at", "queued_at"),)
 
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

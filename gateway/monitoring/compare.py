@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -305,9 +305,18 @@ async def _start_applications(
 # ---- Passes -------------------------------------------------------------------------------------
 
 
-async def _begin_run(db: Database, mode: ComparisonMode, as_of: date, by: str) -> int:
+async def _begin_run(
+    db: Database, mode: ComparisonMode, as_of: date, by: str, started_at: datetime | None = None
+) -> int:
     async with db.unit_of_work() as session:
-        run = ComparisonRun(mode=mode, as_of=as_of, started_by=by, by_rule={}, skipped={})
+        run = ComparisonRun(
+            mode=mode,
+            as_of=as_of,
+            started_at=started_at or utcnow(),
+            started_by=by,
+            by_rule={},
+            skipped={},
+        )
         session.add(run)
         await session.flush()
         return run.id
@@ -427,6 +436,7 @@ async def drain(db: Database, as_of: date, *, limit: int | None = None) -> Tally
     if lease is None:
         return None
     tally = Tally()
+    started = utcnow()
     try:
         setup: Setup | None = None
         while limit is None or tally.households < limit:
@@ -437,7 +447,8 @@ async def drain(db: Database, as_of: date, *, limit: int | None = None) -> Tally
                 break
             await lease.renew()
         if tally.households:
-            run_id = await _begin_run(db, ComparisonMode.INCREMENTAL, as_of, SYSTEM)
+            # Recorded only when there was work: an idle tick every few seconds is not a run.
+            run_id = await _begin_run(db, ComparisonMode.INCREMENTAL, as_of, SYSTEM, started)
             await _end_run(db, run_id, tally)
         return tally
     finally:

@@ -143,6 +143,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("household_id", name=op.f("pk_comparison_queue")),
     )
+    with op.batch_alter_table("comparison_queue", schema=None) as batch_op:
+        batch_op.create_index("ix_comparison_queue_queued_at", ["queued_at"], unique=False)
     op.create_table(
         "verification_authorisations",
         sa.Column(
