@@ -2,17 +2,18 @@
 monitoring events on PostgreSQL, against one hand-written SQL query that finds the same
 policy-not-delivered (`policy.medical`) cases: the floor.
 
-    .venv/bin/python bench/compare.py [--people 1000000] [--events 1000000] [--ref REF]
+    .venv/bin/python bench/compare.py [--people 1000000] [--events 1000000] [--ref REF | --live]
 
-All on 127.0.0.1, in a temp dir:
+All on 127.0.0.1, in a temp dir. Every `lig` (and the load) runs from a copy of the working tree
+made at the start (`--ref REF`: from `git archive REF`; `--live`: from the working tree itself),
+so that others' edits during the run do not change what is measured.
 
  1. A throwaway PostgreSQL 15 cluster (the eligibility benchmark's: durability off,
     pg_stat_statements loaded) and `lig db upgrade`.
- 2. The demo county, sized for `--people`: the people per household are counted on the first
-    10,000 households the generator makes (the same seed makes the same first households), then
-    `gateway.demo.loader.load` writes N households by COPY in one transaction. Not `lig demo
-    load`: that also runs a full comparison at the end, and the measured `lig compare` must be
-    the first one.
+ 2. The demo county, sized for `--people`: `gateway.demo.loader.load` (COPY, one
+    transaction), its county cut after the chunk of 2,000 households in which the people reach
+    `--people` (`--households N`: exactly N). Not `lig demo load`: that also runs a full
+    comparison at the end, and the measured `lig compare` must be the first one.
  3. `monitoring_events` topped up to `--events` current events: synthetic ones, COPY, for
     people drawn at random (with repetition) among those with a current membership, each with
     their household; kinds and details drawn by the generator's own `_event_facts` (hospital
@@ -21,9 +22,10 @@ All on 127.0.0.1, in a temp dir:
     agency event ids `EV-BENCH-...`, revision 1. Then VACUUM ANALYZE (timed apart). The share
     of covered households with a valid verification authorisation on the day is reported (the
     generator signs one for ~94 %).
- 4. The measured run, as a user runs it: `lig compare --json --as-of DAY` as a subprocess
-    (LIG_DATABASE_URL on the cluster; grace and look-back days passed explicitly, the
-    defaults), wall time from its start to its exit, its VmRSS and VmHWM read every 50 ms
+ 4. The measured run, as a user runs it: `lig compare --json` as a subprocess, as of today as
+    it always is (the day is read back from comparison_runs for the floor; LIG_DATABASE_URL on
+    the cluster; grace and look-back days passed explicitly, the defaults), wall time from its
+    start to its exit, its VmRSS and VmHWM read every 50 ms
     (peak = the last VmHWM: not wait4's ru_maxrss, which after vfork + exec also counts this
     script's own high-water mark), CPU of the command, of PostgreSQL and of the rest of the
     machine; pg_stat_statements (top level) over this pass gives the database's time by
