@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
-from sqlalchemy import Select, event
+from sqlalchemy import Select, Table, event, insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -124,3 +124,34 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.reader.dispose()
+
+
+async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Write a chunk's rows in the session's transaction, the fastest way each engine has.
+
+    SQLite: executemany, a C loop over one prepared statement. PostgreSQL: COPY. asyncpg runs an
+    executemany as one INSERT per row (100,000 statements, 14 s of the database's time for
+    100,000 records), and a multi-row VALUES of 1,000 rows costs SQLAlchemy more to build than
+    it saves (measured 3 times slower). COPY skips both; the values go through the columns' own
+    bind processors (fen for money, UTC for times, JSON text), as an INSERT's would.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        await session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    records = [
+        tuple(
+            row[name] if process is None else process(row[name])
+            for name, process in zip(columns, processors, strict=True)
+        )
+        for row in rows
+    ]
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, records=records, columns=columns
+    )

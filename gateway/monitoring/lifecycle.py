@@ -18,11 +18,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.scopes import ALL_SCOPES, CIVIL_AFFAIRS
 from gateway.audit import record_change
+from gateway.database import bulk_insert
 from gateway.domain.enums import (
     OPEN_WARNING_STATUSES,
     NoticeKind,
@@ -76,8 +77,9 @@ async def record_moves(session: AsyncSession, moves: Sequence[Move], by: str) ->
     if not moves:
         return
     now = utcnow()
-    await session.execute(
-        insert(table_of(WarningTransition)),
+    await bulk_insert(
+        session,
+        table_of(WarningTransition),
         [
             {
                 "warning_id": m.warning_id,
@@ -124,7 +126,7 @@ async def assigned(session: AsyncSession, warning_ids: Sequence[int]) -> dict[in
 async def assign(session: AsyncSession, pairs: Iterable[tuple[int, str]]) -> None:
     rows = [{"warning_id": w, "agency_code": a, "assigned_at": utcnow()} for w, a in pairs]
     if rows:
-        await session.execute(insert(table_of(WarningAssignment)), rows)
+        await bulk_insert(session, table_of(WarningAssignment), rows)
 
 
 async def act(

@@ -31,10 +31,11 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audit import record_change
+from gateway.database import bulk_insert
 from gateway.domain.enums import (
     AssistanceSubject,
     PushKind,
@@ -49,7 +50,7 @@ from gateway.models import (
     PushReceipt,
     PushReceiptItem,
 )
-from gateway.models.base import utcnow
+from gateway.models.base import table_of, utcnow
 from gateway.monitoring import queue as comparison_queue
 from gateway.principal import Principal
 from gateway.pushes.items import (
@@ -316,37 +317,6 @@ async def _receipt_for_key(session: AsyncSession, client_id: str, key: str) -> P
     return found.scalar_one_or_none()
 
 
-async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Write a chunk's rows in the session's transaction, the fastest way each engine has.
-
-    SQLite: executemany, a C loop over one prepared statement. PostgreSQL: COPY. asyncpg runs an
-    executemany as one INSERT per row (100,000 statements, 14 s of the database's time for
-    100,000 records), and a multi-row VALUES of 1,000 rows costs SQLAlchemy more to build than
-    it saves (measured 3 times slower). COPY skips both; the values go through the columns' own
-    bind processors (fen for money, UTC for times, JSON text), as an INSERT's would.
-    """
-    if not rows:
-        return
-    connection = await session.connection()
-    dialect = connection.dialect
-    if dialect.name != "postgresql":
-        await session.execute(insert(table), rows)
-        return
-    columns = list(rows[0])
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
-    records = [
-        tuple(
-            row[name] if process is None else process(row[name])
-            for name, process in zip(columns, processors, strict=True)
-        )
-        for row in rows
-    ]
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name, records=records, columns=columns
-    )
-
-
 class _ChunkWriter:
     """Decides each item's outcome and writes one chunk with a few statements."""
 
@@ -425,8 +395,8 @@ class _ChunkWriter:
                 )
                 .values(is_current=False)
             )
-        await _insert(self.session, table, rows)
-        await _insert(self.session, PushReceiptItem.__table__, others)  # type: ignore[arg-type]
+        await bulk_insert(self.session, table, rows)
+        await bulk_insert(self.session, table_of(PushReceiptItem), others)
         # The comparison rules look at these households again (gateway/monitoring).
         await comparison_queue.enqueue(self.session, (row["household_id"] for row in rows))
         return outcomes
