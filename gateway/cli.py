@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from auth.clients import DemoClient
 from gateway.commands.assess import assess
 from gateway.commands.audit import audit_app
+from gateway.commands.calendar import calendar_app
 from gateway.commands.clients import clients_app
 from gateway.commands.common import err, fail
 from gateway.commands.compare import compare
@@ -47,6 +48,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(schema_app, name="schema")
 app.add_typer(standards_app, name="standards")
 app.add_typer(clients_app, name="clients")
+app.add_typer(calendar_app, name="calendar")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(pushes_app, name="pushes")

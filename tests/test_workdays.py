@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -10,6 +11,7 @@ from gateway.database import Database
 from gateway.domain.workdays import WorkCalendar
 from gateway.monitoring.calendar import load_calendar
 from gateway.settings import Settings
+from tests.conftest import lig
 
 
 @pytest.fixture
@@ -53,3 +55,21 @@ def test_without_exceptions_a_week_is_five_days() -> None:
     assert week.first_on_or_after(date(2030, 1, 5)) == date(2030, 1, 7)
     with pytest.raises(ValueError, match="negative"):
         week.add(date(2030, 1, 4), -1)
+
+
+def test_civil_affairs_keeps_the_calendar_with_the_cli(database_url: str) -> None:
+    # 2027's New Year's Day is a Friday: entered as a holiday, deadlines step over it.
+    done = lig("calendar", "set", "2027-01-01", "--holiday", "--note", "元旦", url=database_url)
+    assert done.returncode == 0, done.stderr
+    listed = lig("calendar", "list", "--year", "2027", "--json", url=database_url)
+    assert json.loads(listed.stdout) == [{"day": "2027-01-01", "working": False, "note": "元旦"}]
+    # A weekend day is already off; a weekday already works: refused, naming the option.
+    bad = lig("calendar", "set", "2027-01-02", "--holiday", "--note", "x", url=database_url)
+    assert bad.returncode == 2
+    assert "--working/--holiday" in bad.stderr
+    undone = lig("calendar", "unset", "2027-01-01", url=database_url)
+    assert undone.returncode == 0, undone.stderr
+    again = lig("calendar", "list", "--year", "2027", "--json", url=database_url)
+    assert json.loads(again.stdout) == []
+    missing = lig("calendar", "unset", "2027-01-01", url=database_url)
+    assert missing.returncode == 2
