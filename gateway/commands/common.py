@@ -1,7 +1,11 @@
-"""What every command shares: the stderr console, failing with an exit code, the database."""
+"""What every command shares: the stderr console, failing with an exit code, the database, and
+stopping a long-running command cleanly."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +17,7 @@ from gateway.errors import InvalidInput, LigError
 from gateway.settings import Settings
 
 err = Console(stderr=True)
+log = logging.getLogger("lig.commands")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -48,3 +53,19 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+def stop_on_sigterm() -> asyncio.Event:
+    """An event set when the process gets SIGTERM (a service manager stopping it), so a
+    long-running command can finish the work under way and exit cleanly.
+
+    Call it from the running event loop. Where the loop cannot handle signals (a platform
+    without them, a thread other than the main one), SIGTERM keeps its default: the process
+    ends at once, which loses nothing either, since every page and attempt commits on its own.
+    """
+    stop = asyncio.Event()
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    except (NotImplementedError, RuntimeError) as error:
+        log.info("SIGTERM will end the process at once (%s)", error or type(error).__name__)
+    return stop

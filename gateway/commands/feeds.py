@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import signal
 import sys
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -15,7 +13,7 @@ from rich.table import Column, Table
 
 from adapters.feeds import FEEDS
 from adapters.http import Upstreams
-from gateway.commands.common import database, err, fail, fail_with
+from gateway.commands.common import database, err, fail, fail_with, stop_on_sigterm
 from gateway.commands.progress import counting
 from gateway.database import Database
 from gateway.errors import LigError
@@ -129,12 +127,9 @@ def run_command(
 
 async def _schedule(settings: Settings, once: bool) -> bool:
     """Run the schedule; answer whether any pull failed."""
-    stop = asyncio.Event()
-    # A service manager stops with SIGTERM: finish the pulls under way (each page is its own
-    # transaction, and the leases are released), then exit. Where signals cannot be handled
-    # (not on this platform, not the main thread), SIGTERM simply ends the process.
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    # SIGTERM: finish the pulls under way (each page is its own transaction, and the leases
+    # are released), then exit.
+    stop = stop_on_sigterm()
     failed = False
     upstreams = Upstreams()  # one client per feed for the life of the schedule
     async with database(settings) as db:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import signal
 import sys
 from typing import Annotated
 
 import typer
 from sqlalchemy import select
 
-from gateway.commands.common import database, err, fail
+from gateway.commands.common import database, err, fail, stop_on_sigterm
 from gateway.models import WebhookEndpoint
 from gateway.settings import Settings, get_settings
 from gateway.webhooks import secrets
@@ -63,10 +61,8 @@ async def _once(settings: Settings) -> RoundReport:
 
 
 async def _forever(settings: Settings) -> None:
-    stop = asyncio.Event()
-    # SIGTERM lets the POSTs under way finish and be recorded.
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    # SIGTERM: the POSTs under way finish and are recorded, then the sender exits.
+    stop = stop_on_sigterm()
     poll = settings.webhook_poll_seconds or 2.0
     async with database(settings) as db:
         await run_sender(db, settings.model_copy(update={"webhook_poll_seconds": poll}), stop)
