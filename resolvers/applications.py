@@ -14,11 +14,11 @@ from gateway.applications import queries, service
 from gateway.applications.procedure import is_overdue
 from gateway.context import Context
 from gateway.domain.enums import ApplicationStatus
-from gateway.errors import InvalidInput
 from gateway.households.queries import households_by_id
 from gateway.models import Application, Determination, Household
 from resolvers import rows
 from resolvers.households import household_id_argument
+from resolvers.inputs import row_id
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
 from schema import applications as ap
@@ -27,16 +27,6 @@ from schema import types as t
 
 def _ctx(info: strawberry.Info) -> Context:
     return info.context  # type: ignore[no-any-return]
-
-
-def _id(raw: strawberry.ID, field: str, what: str) -> int:
-    try:
-        value = int(str(raw))
-    except ValueError:
-        raise InvalidInput(field, f"is not {what} id") from None
-    if value < 1:
-        raise InvalidInput(field, f"is not {what} id")
-    return value
 
 
 def _application(
@@ -123,7 +113,7 @@ async def applications(
 async def application(info: strawberry.Info, id: strawberry.ID) -> ap.Application | None:
     ctx = _ctx(info)
     found = await ctx.fetch(
-        queries.applications_by_id([_id(id, "id", "an application")], ctx.principal.region_code)
+        queries.applications_by_id([row_id(id, "id", "application")], ctx.principal.region_code)
     )
     if not found:
         return None
@@ -156,7 +146,7 @@ async def start_application(
 ) -> ap.Application:
     ctx = _ctx(info)
     hid = household_id_argument(household_id, "householdId")
-    wid = None if warning_id is None else _id(warning_id, "warningId", "a warning")
+    wid = None if warning_id is None else row_id(warning_id, "warningId", "warning")
     async with ctx.db.unit_of_work() as session:
         row = await service.start_application(
             session,
@@ -180,7 +170,7 @@ async def accept_application(
         row = await service.accept_application(
             session,
             ctx.principal,
-            _id(id, "id", "an application"),
+            row_id(id, "id", "application"),
             accepted_on=accepted_on or date.today(),
             request_id=ctx.request_id,
             expected_version=expected_version,
@@ -200,7 +190,7 @@ async def record_town_review(
         row = await service.record_town_review(
             session,
             ctx.principal,
-            _id(id, "id", "an application"),
+            row_id(id, "id", "application"),
             opinion=opinion,
             reviewed_on=reviewed_on or date.today(),
             request_id=ctx.request_id,
@@ -220,7 +210,7 @@ async def decide_application(
         row = await service.decide_application(
             session,
             ctx.principal,
-            _id(id, "id", "an application"),
+            row_id(id, "id", "application"),
             decided_on=decided_on or date.today(),
             request_id=ctx.request_id,
             expected_version=expected_version,
@@ -239,7 +229,7 @@ async def withdraw_application(
         row = await service.withdraw_application(
             session,
             ctx.principal,
-            _id(id, "id", "an application"),
+            row_id(id, "id", "application"),
             reason=reason,
             request_id=ctx.request_id,
             expected_version=expected_version,

@@ -9,6 +9,7 @@ import strawberry
 from gateway.audit import queries
 from gateway.context import Context
 from gateway.errors import Forbidden, InvalidInput
+from resolvers.inputs import row_id
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
 from schema import audit as a
@@ -20,18 +21,6 @@ _MAX_TEXT = 64  # the widest of the filtered columns
 
 def _ctx(info: strawberry.Info) -> Context:
     return info.context  # type: ignore[no-any-return]
-
-
-def _id_argument(raw: strawberry.ID | None, field: str, what: str) -> int | None:
-    if raw is None:
-        return None
-    try:
-        value = int(str(raw))
-    except ValueError:
-        raise InvalidInput(field, f"is not a {what} id") from None
-    if value < 1:
-        raise InvalidInput(field, f"is not a {what} id")
-    return value
 
 
 def _text(value: str | None, field: str) -> str | None:
@@ -61,11 +50,19 @@ def filter_of(flt: a.AuditEventFilter | None) -> queries.AuditEventFilter:
         except InvalidInput as error:
             problems += error.problems
     try:
-        values["household_id"] = _id_argument(flt.household_id, "filter.householdId", "household")
+        values["household_id"] = (
+            row_id(flt.household_id, "filter.householdId", "household")
+            if flt.household_id is not None
+            else None
+        )
     except InvalidInput as error:
         problems += error.problems
     try:
-        values["person_id"] = _id_argument(flt.person_id, "filter.personId", "person")
+        values["person_id"] = (
+            row_id(flt.person_id, "filter.personId", "person")
+            if flt.person_id is not None
+            else None
+        )
     except InvalidInput as error:
         problems += error.problems
     if problems:

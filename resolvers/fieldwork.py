@@ -16,6 +16,7 @@ from gateway.fieldwork import authorisations, survey, visits
 from gateway.households import queries
 from resolvers import rows
 from resolvers.households import household_id_argument
+from resolvers.inputs import row_id
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
 from schema import fieldwork as f
@@ -131,10 +132,7 @@ async def withdraw_authorisation(
     info: strawberry.Info, id: strawberry.ID, on: date
 ) -> f.Authorisation:
     ctx = _ctx(info)
-    try:
-        authorisation_id = int(str(id))
-    except ValueError:
-        raise InvalidInput("id", "is not an authorisation id") from None
+    authorisation_id = row_id(id, "id", "authorisation")
     async with ctx.db.unit_of_work() as session:
         row = await authorisations.withdraw_authorisation(
             session,

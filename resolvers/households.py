@@ -9,23 +9,18 @@ from gateway.domain import idnumber
 from gateway.errors import InvalidInput
 from gateway.households import queries
 from resolvers import rows
+from resolvers.inputs import row_id
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
 from schema import types as t
 
 
+def household_id_argument(raw: strawberry.ID, field: str = "id") -> int:
+    return row_id(raw, field, "household")
+
+
 def _ctx(info: strawberry.Info) -> Context:
     return info.context  # type: ignore[no-any-return]
-
-
-def household_id_argument(raw: strawberry.ID, field: str = "id") -> int:
-    try:
-        value = int(str(raw))
-    except ValueError:
-        raise InvalidInput(field, "is not a household id") from None
-    if value < 1:
-        raise InvalidInput(field, "is not a household id")
-    return value
 
 
 async def household(info: strawberry.Info, id: strawberry.ID) -> t.Household | None:

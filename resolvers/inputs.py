@@ -9,6 +9,8 @@ from typing import Any
 
 import strawberry
 
+from gateway.errors import InvalidInput
+
 
 def plain(value: Any) -> Any:
     """A strawberry input as the JSON-like request `lig assess` reads."""
@@ -32,3 +34,15 @@ def camel(path: str) -> str:
     """A service's field path (`details.disability_grade`) in GraphQL's terms
     (`details.disabilityGrade`)."""
     return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path)
+
+
+def row_id(raw: strawberry.ID, field: str, what: str) -> int:
+    """A row id given as a GraphQL ID, or InvalidInput naming the field ("is not a warning id")."""
+    article = "an" if what[:1] in "aeiou" else "a"
+    try:
+        value = int(str(raw))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InvalidInput(field, f"is not {article} {what} id")
+    return value

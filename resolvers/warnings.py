@@ -33,6 +33,7 @@ from gateway.standards.service import region_code_of
 from gateway.validation import written
 from resolvers import rows
 from resolvers.households import household_id_argument
+from resolvers.inputs import row_id
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
 from schema import types as t
@@ -41,16 +42,6 @@ from schema import warnings as w
 
 def _ctx(info: strawberry.Info) -> Context:
     return info.context  # type: ignore[no-any-return]
-
-
-def _warning_id(raw: strawberry.ID, field: str = "id") -> int:
-    try:
-        value = int(str(raw))
-    except ValueError:
-        raise InvalidInput(field, "is not a warning id") from None
-    if value < 1:
-        raise InvalidInput(field, "is not a warning id")
-    return value
 
 
 # ---- Cursors by due date ------------------------------------------------------------------------
@@ -120,7 +111,7 @@ async def warnings(
 
 async def warning(info: strawberry.Info, id: strawberry.ID) -> t.Warning | None:
     ctx = _ctx(info)
-    found = await ctx.fetch(q.warning_by_id(ctx.principal, _warning_id(id)))
+    found = await ctx.fetch(q.warning_by_id(ctx.principal, row_id(id, "id", "warning")))
     ctx.saw(households=(r.household_id for r in found))
     return rows.warning(found[0]) if found else None
 
@@ -302,7 +293,7 @@ def _note(note: str | None, *, required: bool = False) -> str | None:
 
 async def _act(info: strawberry.Info, id: strawberry.ID, action: str, **kwargs: Any) -> t.Warning:
     ctx = _ctx(info)
-    warning_id = _warning_id(id)
+    warning_id = row_id(id, "id", "warning")
     async with ctx.db.unit_of_work() as session:
         row = await lifecycle.act(
             session, ctx.principal, warning_id, action, request_id=ctx.request_id, **kwargs
