@@ -112,20 +112,10 @@ async def stored_cases(
     session: AsyncSession, households: Sequence[Household], as_of: date
 ) -> list[StoredCase]:
     ids = [h.id for h in households]
-    member_rows = await session.execute(
-        select(Membership, Person)
-        .join(Person, Person.id == Membership.person_id)
-        .where(
-            Membership.household_id.in_(ids),
-            Membership.joined_on <= as_of,
-            Membership.left_on.is_(None) | (Membership.left_on > as_of),
-            Person.deceased_on.is_(None) | (Person.deceased_on > as_of),
-        )
-        .order_by(Membership.household_id, Membership.id)
-    )
-    members: dict[int, list[Member]] = {}
-    for membership, person in member_rows:
-        members.setdefault(membership.household_id, []).append(member_of(membership, person))
+    members = {
+        household: [member_of(m, p) for m, p in pairs]
+        for household, pairs in (await current_members(session, ids, as_of)).items()
+    }
     situations = await latest_situations(session, ids, as_of)
     answers = await authorisations_of(session, ids)
     out = []
@@ -197,3 +187,26 @@ async def authorisations_of(
             AuthorisationFacts(a.granted, a.signed_on, a.valid_until, a.withdrawn_on, a.id)
         )
     return answers
+
+
+async def current_members(
+    session: AsyncSession, ids: Sequence[int], as_of: date, *, living_only: bool = True
+) -> dict[int, list[tuple[Membership, Person]]]:
+    """The members of each household on the day (and their person rows), in one statement;
+    with `living_only`, not those who died by then."""
+    conditions = [
+        Membership.household_id.in_(ids),
+        Membership.joined_on <= as_of,
+        Membership.left_on.is_(None) | (Membership.left_on > as_of),
+    ]
+    if living_only:
+        conditions.append(Person.deceased_on.is_(None) | (Person.deceased_on > as_of))
+    out: dict[int, list[tuple[Membership, Person]]] = {}
+    for membership, person in await session.execute(
+        select(Membership, Person)
+        .join(Person, Person.id == Membership.person_id)
+        .where(*conditions)
+        .order_by(Membership.household_id, Membership.id)
+    ):
+        out.setdefault(membership.household_id, []).append((membership, person))
+    return out

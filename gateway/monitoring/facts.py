@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.determinations.cases import (
     authorisations_of,
+    current_members,
     latest_situations,
     member_of,
     situation_case,
@@ -25,9 +26,7 @@ from gateway.domain.enums import AssistanceSubject, EventKind
 from gateway.models import (
     AssistanceRecord,
     Household,
-    Membership,
     MonitoringEvent,
-    Person,
 )
 from gateway.monitoring.rules import (
     EventFacts,
@@ -45,18 +44,8 @@ async def load_facts(
     households = list(
         await session.scalars(select(Household).where(Household.id.in_(ids)).order_by(Household.id))
     )
-    members: dict[int, list[tuple[Membership, Person]]] = defaultdict(list)
-    for membership, person in await session.execute(
-        select(Membership, Person)
-        .join(Person, Person.id == Membership.person_id)
-        .where(
-            Membership.household_id.in_(ids),
-            Membership.joined_on <= as_of,
-            Membership.left_on.is_(None) | (Membership.left_on > as_of),
-        )
-        .order_by(Membership.household_id, Membership.id)
-    ):
-        members[membership.household_id].append((membership, person))
+    # The deceased too: the death rules look at them.
+    members = await current_members(session, ids, as_of, living_only=False)
     events: dict[int, list[EventFacts]] = defaultdict(list)
     for e in await session.execute(
         select(
