@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.domain.authorisations import AuthorisationFacts, refused
-from gateway.domain.enums import Category, HouseholdStatus, Illness, SituationSource
+from gateway.domain.enums import RUNNING, Category, Illness, SituationSource
 from gateway.domain.rules import (
     Assets,
     Conduct,
@@ -32,8 +32,6 @@ from gateway.models import (
     VerificationAuthorisation,
 )
 
-# Statuses in which assistance is running (suspended: under verification, still running).
-RUNNING = frozenset({HouseholdStatus.ACTIVE, HouseholdStatus.SUSPENDED})
 # A current MARGINAL or EXPENDITURE household is determined afresh; these are carried forward.
 CARRIED = frozenset({Category.DIBAO, Category.TEKUN, Category.LEGACY_LOW_INCOME})
 

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audit import record_change
 from gateway.database import AnySelect
-from gateway.determinations.cases import RUNNING, StoredCase, stored_cases
-from gateway.domain.enums import Category, HouseholdStatus
+from gateway.determinations.cases import StoredCase, stored_cases
+from gateway.domain.enums import RUNNING, Category, HouseholdStatus
 from gateway.domain.rules import Assessment, Standards, assess
 from gateway.errors import InvalidInput, MissingStandard, NotFound
 from gateway.households.queries import in_region

@@ -24,6 +24,10 @@ class HouseholdStatus(StrEnum):
     NOT_COVERED = "NOT_COVERED"  # known to the database (survey, monitoring), no category
 
 
+# The statuses in which a household's assistance is running (suspended: under verification).
+RUNNING = frozenset({HouseholdStatus.ACTIVE, HouseholdStatus.SUSPENDED})
+
+
 class Channel(StrEnum):
     """How a household came in (几个一批)."""
 

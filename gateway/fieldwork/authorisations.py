@@ -22,9 +22,8 @@ from sqlalchemy.orm import aliased
 
 from gateway.audit import record_change
 from gateway.database import AnySelect
-from gateway.determinations.cases import RUNNING
 from gateway.domain.authorisations import AuthorisationFacts, latest, valid_on
-from gateway.domain.enums import Category
+from gateway.domain.enums import RUNNING, Category
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.households.queries import in_region, region_prefix_condition
 from gateway.models import Household, VerificationAuthorisation

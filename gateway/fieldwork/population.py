@@ -19,8 +19,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audit import record_change
-from gateway.determinations.cases import RUNNING
-from gateway.domain.enums import Category, HouseholdStatus
+from gateway.domain.enums import RUNNING, Category, HouseholdStatus
 from gateway.domain.regions import significant_prefix
 from gateway.errors import InvalidInput
 from gateway.fieldwork import sampling

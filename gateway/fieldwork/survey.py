@@ -26,8 +26,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from gateway.database import AnySelect
-from gateway.determinations.cases import RUNNING
-from gateway.domain.enums import Category, EventKind, Illness, LaborCapacity
+from gateway.domain.enums import RUNNING, Category, EventKind, Illness, LaborCapacity
 from gateway.domain.regions import significant_prefix
 from gateway.households.queries import in_region
 from gateway.models import Determination, Household, Membership, MonitoringEvent, Person

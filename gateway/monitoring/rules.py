@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.domain.enums import (
+    RUNNING,
     AssistanceKind,
     Category,
     EventKind,
@@ -41,9 +42,6 @@ from gateway.domain.rules import Assets, HouseholdCase, Standards, assess
 from gateway.domain.rules.assets import EXPENDITURE_ASSETS, MARGINAL_ASSETS
 from gateway.domain.rules.evaluation import Evaluation
 from gateway.errors import MissingStandard
-
-RUNNING = frozenset({HouseholdStatus.ACTIVE, HouseholdStatus.SUSPENDED})
-
 
 # ---- What the rules look at ---------------------------------------------------------------------
 
