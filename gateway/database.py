@@ -34,10 +34,12 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: setting the journal mode needs a lock, and without the timeout
+        # a connection opened while another process writes fails at once ("database is locked").
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     return on_connect
