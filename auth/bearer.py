@@ -80,14 +80,15 @@ async def authenticate_header(
             audience=ring.settings.audience,
         )
         async with db.reader.connect() as conn:
-            client = await standing(conn, token.client_id, token.jti)
+            client = await standing(conn, token.client_id, token.jti, token.username)
         reason = refusal(token, client)
         if reason is not None or client is None:
             raise refused(reason or "the token's client is unknown")
     except InvalidTokenError as error:
         raise BearerRefused.invalid(error) from None
     principal = Principal(
-        client_id=token.client_id,
+        # Who acts: the client, or the person signed in through it (`user:NAME`).
+        client_id=token.subject,
         agency=client.agency,
         scopes=token.scopes & client.scopes,
         region_code=client.region_code,

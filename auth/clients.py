@@ -39,6 +39,14 @@ def region_code(text: str, field: str = "--region") -> str:
     return text.ljust(12, "0")
 
 
+async def known_region(session: AsyncSession, text: str, field: str = "--region") -> str:
+    """The 12-digit code of an existing region, or InvalidInput naming `field`."""
+    code = region_code(text, field)
+    if await session.get(Region, code) is None:
+        raise InvalidInput(field, f"unknown region {code}")
+    return code
+
+
 async def _validated(
     session: AsyncSession,
     name: str,
@@ -83,12 +91,9 @@ async def _validated(
             problems.append(("--region", f"the {profile} profile needs the region it serves"))
     else:
         try:
-            code = region_code(region)
+            code = await known_region(session, region)
         except InvalidInput as error:
             problems.append(("--region", error.reason))
-        else:
-            if await session.get(Region, code) is None:
-                problems.append(("--region", f"unknown region {code}"))
     if problems:
         raise InvalidInput.many(problems)
     return name, frozenset(granted), code

@@ -34,9 +34,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from auth import secrets
+from auth.authorize import CodeError, authorize_endpoint, exchange_code
 from auth.keys import KeyRing
 from auth.scopes import ALL_SCOPES, UnknownScope, as_text, parse
 from auth.tokens import (
+    CODE_GRANT_TYPE,
     GRANT_TYPE,
     REALM,
     AccessToken,
@@ -61,7 +63,17 @@ FORM = "application/x-www-form-urlencoded"
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # Parameters that RFC 6749 §3.2 forbids to repeat (the ones these endpoints read).
-_PARAMETERS = ("grant_type", "scope", "client_id", "client_secret", "token", "token_type_hint")
+_PARAMETERS = (
+    "grant_type",
+    "scope",
+    "client_id",
+    "client_secret",
+    "token",
+    "token_type_hint",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+)
 MAX_TOKEN_LENGTH = 8192
 MAX_FORM_BYTES = 64 * 1024
 
@@ -187,14 +199,17 @@ def _issuer(request: Request, ring: KeyRing) -> str:
 async def token_endpoint(request: Request) -> Response:
     """RFC 6749 §4.4 client credentials grant.
     ---
-    summary: Get an access token (OAuth 2.0 client credentials)
+    summary: Get an access token (OAuth 2.0 client credentials; the console's authorization code)
     description: >
       Form-encoded `grant_type=client_credentials`, the client authenticated with HTTP Basic
       (`client_secret_basic`) or `client_id` and `client_secret` in the form
       (`client_secret_post`), not both. An optional `scope` (space-separated) narrows the
       client's scopes; it cannot widen them. The access token is an ES256-signed JWT (RFC 9068,
       `typ: at+jwt`) with `scope`, `client_id`, `agency`, `region` (when the client is bound to
-      one), `iss`, `aud`, `iat`, `nbf`, `exp` and `jti`.
+      one), `iss`, `aud`, `iat`, `nbf`, `exp` and `jti`. The console, a public client, uses
+      `grant_type=authorization_code` with `client_id`, `code`, `redirect_uri` and the PKCE
+      `code_verifier`: its token's `sub` is the person (`user:NAME`), with the person's role's
+      scopes, agency and region.
     requestBody:
       required: true
       content:
@@ -203,10 +218,13 @@ async def token_endpoint(request: Request) -> Response:
             type: object
             required: [grant_type]
             properties:
-              grant_type: {type: string, enum: [client_credentials]}
+              grant_type: {type: string, enum: [client_credentials, authorization_code]}
               scope: {type: string}
               client_id: {type: string}
               client_secret: {type: string}
+              code: {type: string}
+              redirect_uri: {type: string}
+              code_verifier: {type: string}
     responses:
       200:
         description: "`{access_token, token_type: Bearer, expires_in, scope}`, not to be cached."
@@ -222,9 +240,13 @@ async def token_endpoint(request: Request) -> Response:
         grant_type = form.get("grant_type")
         if grant_type is None:
             raise InvalidRequestError(description="grant_type is required")
+        if grant_type == CODE_GRANT_TYPE:
+            return await _code_grant(request, form)
         if grant_type != GRANT_TYPE:
             unsupported = UnsupportedGrantTypeError(_safe(grant_type))
-            unsupported.description = f"only grant_type={GRANT_TYPE} is supported"
+            unsupported.description = (
+                f"grant_type must be {GRANT_TYPE} or {CODE_GRANT_TYPE} (the console's sign-in)"
+            )
             raise unsupported
         async with db.unit_of_work() as session:
             client = await _authenticate(session, request, form)
@@ -233,6 +255,34 @@ async def token_endpoint(request: Request) -> Response:
         body = mint(keys, grant, issuer=_issuer(request, ring), settings=ring.settings)
     except OAuth2Error as error:
         return _error(error)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+async def _code_grant(request: Request, form: dict[str, str]) -> Response:
+    """RFC 6749 §4.1.3 for the console, a public client: no secret, the PKCE verifier instead."""
+    if "authorization" in request.headers or "client_secret" in form:
+        raise InvalidRequestError(description="the console is a public client: send no secret")
+    missing = [p for p in ("client_id", "code", "redirect_uri", "code_verifier") if p not in form]
+    if missing:
+        raise InvalidRequestError(description=f"{missing[0]} is required")
+    ring: KeyRing = request.app.state.keys
+    try:
+        body, _ = await exchange_code(
+            request.app.state.db,
+            ring,
+            _issuer(request, ring),
+            client_id=form["client_id"],
+            code=form["code"],
+            redirect_uri=form["redirect_uri"],
+            verifier=form["code_verifier"],
+        )
+    except CodeError as error:
+        status = 401 if error.error == "invalid_client" else 400
+        return JSONResponse(
+            {"error": error.error, "error_description": error.description},
+            status_code=status,
+            headers=NO_STORE,
+        )
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -248,7 +298,7 @@ async def _good_token(
         )
     except InvalidTokenError:
         return None
-    client = await standing(session, token.client_id, token.jti)
+    client = await standing(session, token.client_id, token.jti, token.username)
     if client is None or refusal(token, client) is not None:
         return None
     return token, client
@@ -405,19 +455,20 @@ async def metadata_endpoint(request: Request) -> Response:
     metadata = AuthorizationServerMetadata(
         {
             "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/oauth/authorize",
             "token_endpoint": f"{issuer}/oauth/token",
             "jwks_uri": f"{issuer}/.well-known/jwks.json",
             "introspection_endpoint": f"{issuer}/oauth/introspect",
             "revocation_endpoint": f"{issuer}/oauth/revoke",
-            "grant_types_supported": [GRANT_TYPE],
-            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "grant_types_supported": [GRANT_TYPE, CODE_GRANT_TYPE],
+            # "none": the console, a public client, authenticates its codes with PKCE instead.
+            "token_endpoint_auth_methods_supported": [*AUTH_METHODS, "none"],
+            "code_challenge_methods_supported": ["S256"],
             "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
             "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
             "scopes_supported": sorted(ALL_SCOPES),
-            # RFC 8414 requires this member, but the client credentials grant never uses the
-            # authorization endpoint (there is none), so no response type returns anything:
-            # "none" (OAuth 2.0 Multiple Response Type Encoding Practices) says exactly that.
-            "response_types_supported": ["none"],
+            # The authorization endpoint serves the console's sign-in only (auth/authorize.py).
+            "response_types_supported": ["code"],
         }
     )
     try:
@@ -447,6 +498,7 @@ async def jwks_endpoint(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
+        Route("/oauth/authorize", authorize_endpoint, methods=["GET", "POST"]),
         Route("/oauth/token", token_endpoint, methods=["POST"]),
         Route("/oauth/introspect", introspect_endpoint, methods=["POST"]),
         Route("/oauth/revoke", revoke_endpoint, methods=["POST"]),

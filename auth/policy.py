@@ -72,7 +72,9 @@ FIELDS: dict[str, Rule] = {
     "Mutation.recordTownReview": needs("warning:handle", "household:read"),
     "Mutation.withdrawApplication": needs("warning:handle", "household:read"),
     "Mutation.decideApplication": needs("warning:manage", "household:read"),
-    "Mutation.assessHousehold": needs("admin"),
+    # A determination is the county's decision (as decideApplication), made by civil affairs'
+    # caseworkers from the console too: not an operator's (`admin`) task.
+    "Mutation.assessHousehold": needs("warning:manage", FINANCE),
     "Mutation.recordEconomicSituation": needs(FINANCE),
     "Mutation.setStandard": needs("admin"),
     "Mutation.pushAssistanceRecords": needs("assistance:write"),

@@ -39,7 +39,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auth.keys import ALG, KeyRing, Keys
-from gateway.models import OAuthClient, RevokedToken
+from auth.roles import CONSOLE_CLIENT_ID, ROLES
+from gateway.models import OAuthClient, RevokedToken, StaffUser
 from gateway.settings import Settings
 
 REALM = "lig"
@@ -47,6 +48,9 @@ TOKEN_TYPES = ("at+jwt", "application/at+jwt")  # RFC 9068 §2.1; media types ar
 LEEWAY_SECONDS = 30
 MAX_HEADER_CHARS = 1024
 GRANT_TYPE = "client_credentials"
+CODE_GRANT_TYPE = "authorization_code"
+# The subject of a person's token (the console's sign-in) starts with this; a client's is its id.
+USER_PREFIX = "user:"
 
 
 def issuer_for(settings: Settings, base_url: str) -> str:
@@ -64,9 +68,16 @@ class Grant:
     scope: str  # space-separated, already checked against the client's scopes
     # No token of this client may say it was issued before this (its secret was rotated then).
     not_before: int = 0
+    # For a person signed in through the authorization-code flow: `user:NAME`, the token's sub,
+    # and when the person's password last changed (a claim: tokens from before are refused).
+    user: str | None = None
+    credential_at: int | None = None
 
     def get_client_id(self) -> str:
         return self.client_id
+
+    def get_user_id(self) -> str | None:
+        return self.user
 
     def get_allowed_scope(self, scope: str | None) -> str:
         return self.scope
@@ -80,6 +91,25 @@ def grant_for(client: OAuthClient, scope: str) -> Grant:
         region_code=client.region_code,
         scope=scope,
         not_before=math.ceil(rotated.timestamp()) if rotated is not None else 0,
+    )
+
+
+def credential_stamp(moment: datetime) -> int:
+    """A password's generation as a token claim: when it was set, in microseconds."""
+    return round(moment.timestamp() * 1_000_000)
+
+
+def user_grant_for(client: OAuthClient, user: StaffUser, scope: str) -> Grant:
+    """A person's token, through the console client: the person's agency and region."""
+    grant = grant_for(client, scope)
+    return Grant(
+        client_id=client.client_id,
+        agency=user.agency_code,
+        region_code=user.region_code,
+        scope=scope,
+        not_before=grant.not_before,
+        user=USER_PREFIX + user.username,
+        credential_at=credential_stamp(user.password_changed_at),
     )
 
 
@@ -108,6 +138,10 @@ class _Generator(JWTBearerTokenGenerator):  # type: ignore[misc]
         claims: dict[str, Any] = {"iat": issued, "nbf": issued, "agency": client.agency}
         if client.region_code is not None:
             claims["region"] = client.region_code
+        if client.credential_at is not None:
+            # Compared exactly with the account's, so a password changed (or an account
+            # re-enabled) even within the second the token was issued still refuses it.
+            claims["credential_at"] = client.credential_at
         return claims
 
 
@@ -120,7 +154,11 @@ def mint(keys: Keys, grant: Grant, *, issuer: str, settings: Settings) -> dict[s
         keys=keys.signing_set,
     )
     token: dict[str, Any] = generator.generate(
-        GRANT_TYPE, grant, scope=grant.scope, include_refresh_token=False
+        CODE_GRANT_TYPE if grant.user else GRANT_TYPE,
+        grant,
+        user=grant if grant.user else None,
+        scope=grant.scope,
+        include_refresh_token=False,
     )
     return token
 
@@ -134,6 +172,17 @@ class AccessToken:
     @property
     def client_id(self) -> str:
         return str(self.claims["client_id"])
+
+    @property
+    def username(self) -> str | None:
+        """The person the token was issued to (the console), or None for a client's own."""
+        sub = str(self.claims["sub"])
+        return sub.removeprefix(USER_PREFIX) if sub.startswith(USER_PREFIX) else None
+
+    @property
+    def subject(self) -> str:
+        """Who acts: the client id, or `user:NAME`."""
+        return str(self.claims["sub"])
 
     @property
     def jti(self) -> str:
@@ -229,7 +278,12 @@ async def verify(ring: KeyRing, token: str, *, issuer: str, audience: str) -> Ac
         raise refused(_CLAIM_PROBLEMS["exp"])
     if "nbf" not in claims:
         raise refused("the token lacks a claim it needs (nbf)")
-    if not isinstance(claims["client_id"], str) or claims["sub"] != claims["client_id"]:
+    sub = claims["sub"]
+    if not isinstance(claims["client_id"], str) or not isinstance(sub, str):
+        raise refused("the token's sub and client_id do not name one client")
+    # A client's own token names the client; only the console's names a person.
+    person = sub.startswith(USER_PREFIX) and len(sub) > len(USER_PREFIX)
+    if sub != claims["client_id"] and not (person and claims["client_id"] == CONSOLE_CLIENT_ID):
         raise refused("the token's sub and client_id do not name one client")
     if not isinstance(claims.get("scope", ""), str):
         raise refused("the token's scope is not a space-separated string")
@@ -243,8 +297,21 @@ def _claim_name(claim: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class UserStanding:
+    """The person a token was issued to, as the account is now."""
+
+    found: bool
+    disabled: bool
+    password_changed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Standing:
-    """The token's client as it is now, and whether the token itself was revoked."""
+    """The token's client (or person) as it is now, and whether the token itself was revoked.
+
+    For a person's token, agency, region and scopes are the person's (the role's scopes, within
+    the console client's), so that a change of role or region takes effect at once.
+    """
 
     agency: str
     region_code: str | None
@@ -252,33 +319,56 @@ class Standing:
     revoked_at: datetime | None
     secret_rotated_at: datetime | None
     token_revoked: bool
+    user: UserStanding | None = None
 
 
 async def standing(
-    conn: AsyncConnection | AsyncSession, client_id: str, jti: str
+    conn: AsyncConnection | AsyncSession, client_id: str, jti: str, username: str | None = None
 ) -> Standing | None:
-    """One statement: the client row and whether the jti is revoked. None: no such client."""
-    row = (
-        await conn.execute(
-            select(
-                OAuthClient.agency_code,
-                OAuthClient.region_code,
-                OAuthClient.scopes,
-                OAuthClient.revoked_at,
-                OAuthClient.secret_rotated_at,
-                exists().where(RevokedToken.jti == jti).label("token_revoked"),
-            ).where(OAuthClient.client_id == client_id)
-        )
-    ).one_or_none()
+    """One statement: the client row (with the person's, for a person's token) and whether the
+    jti is revoked. None: no such client."""
+    user = StaffUser.__table__
+    statement = select(
+        OAuthClient.agency_code,
+        OAuthClient.region_code,
+        OAuthClient.scopes,
+        OAuthClient.revoked_at,
+        OAuthClient.secret_rotated_at,
+        exists().where(RevokedToken.jti == jti).label("token_revoked"),
+        user.c.username,
+        user.c.role,
+        user.c.agency_code.label("user_agency"),
+        user.c.region_code.label("user_region"),
+        user.c.disabled_at,
+        user.c.password_changed_at,
+    ).where(OAuthClient.client_id == client_id)
+    statement = statement.outerjoin(user, user.c.username == (username or ""))
+    row = (await conn.execute(statement)).one_or_none()
     if row is None:
         return None
+    client_scopes = frozenset(row.scopes)
+    if username is None:
+        return Standing(
+            agency=row.agency_code,
+            region_code=row.region_code,
+            scopes=client_scopes,
+            revoked_at=row.revoked_at,
+            secret_rotated_at=row.secret_rotated_at,
+            token_revoked=bool(row.token_revoked),
+        )
+    role = ROLES.get(row.role) if row.username is not None else None
     return Standing(
-        agency=row.agency_code,
-        region_code=row.region_code,
-        scopes=frozenset(row.scopes),
+        agency=row.user_agency or "",
+        region_code=row.user_region,
+        scopes=client_scopes & role.scopes if role else frozenset(),
         revoked_at=row.revoked_at,
         secret_rotated_at=row.secret_rotated_at,
         token_revoked=bool(row.token_revoked),
+        user=UserStanding(
+            found=row.username is not None,
+            disabled=row.disabled_at is not None,
+            password_changed_at=row.password_changed_at,
+        ),
     )
 
 
@@ -293,4 +383,13 @@ def refusal(token: AccessToken, client: Standing | None) -> str | None:
     rotated = client.secret_rotated_at
     if rotated is not None and token.issued_at < rotated.timestamp():
         return "the client's secret was rotated after this token was issued"
+    if token.username is not None:
+        user = client.user
+        if user is None or not user.found:
+            return "the token's user is unknown"
+        if user.disabled:
+            return "the token's user account is disabled"
+        changed = user.password_changed_at
+        if changed is None or token.claims.get("credential_at") != credential_stamp(changed):
+            return "the user's password was changed after this token was issued"
     return None

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from auth import endpoints as oauth
 from auth.keys import KeyRing
 from gateway.audit.sealer import run_sealer
+from gateway.console.routes import routes as console_routes
 from gateway.database import Database
 from gateway.http import api_v1
 from gateway.http.graphql import graphql_endpoint
@@ -39,6 +40,8 @@ def routes() -> list[BaseRoute]:
         Route("/openapi.json", openapi_endpoint, methods=["GET"], include_in_schema=False),
         *oauth.routes(),
         *api_v1.routes(),
+        # The civil-affairs console (HTML): gateway/console.
+        *console_routes(),
     ]
 
 

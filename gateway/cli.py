@@ -27,6 +27,7 @@ from gateway.commands.sample import sample
 from gateway.commands.simulate import simulate
 from gateway.commands.standards import standards_app
 from gateway.commands.sync import sync_app
+from gateway.commands.users import users_app
 from gateway.commands.webhooks import webhooks_app
 from gateway.database import Database
 from gateway.errors import LigError
@@ -48,6 +49,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(schema_app, name="schema")
 app.add_typer(standards_app, name="standards")
 app.add_typer(clients_app, name="clients")
+app.add_typer(users_app, name="users")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
@@ -134,21 +136,38 @@ def demo_load(
     typer.echo(json.dumps({"loaded": rows}, ensure_ascii=False))
 
 
-async def _serve_setup(settings: Settings, demo: bool) -> tuple[str | None, list[DemoClient]]:
-    """Put the signing key in place (saying so when one was generated) and the demo clients."""
+async def _serve_setup(
+    settings: Settings, demo: bool
+) -> tuple[str | None, list[DemoClient], list[tuple[str, str, str]]]:
+    """Put the signing key in place (saying so when one was generated), the demo clients and
+    the demo console accounts."""
     from auth.clients import ensure_demo_clients
     from auth.keys import KeyRing
+    from auth.users import ensure_demo_users
 
     db = Database(settings)
     try:
         message = await KeyRing(db, settings).prepare()
         clients: list[DemoClient] = []
+        people: list[tuple[str, str, str]] = []
         if demo:
             async with db.unit_of_work() as session:
                 clients = await ensure_demo_clients(session)
-        return message, clients
+                people = await ensure_demo_users(session)
+        return message, clients, people
     finally:
         await db.dispose()
+
+
+def _print_demo_users(people: list[tuple[str, str, str]], host: str, port: int) -> None:
+    from rich.table import Table
+
+    table = Table("username", "role", "password", title="demo console accounts")
+    for username, role, password in people:
+        table.add_row(username, role, password)
+    err.print(table)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    err.print(f"the console: http://{shown}:{port}/console/", highlight=False)
 
 
 def _print_demo_clients(clients: list[DemoClient], host: str, port: int) -> None:
@@ -207,7 +226,7 @@ def serve(
                 f"{rows.get('persons', 0)} people"
             )
     try:
-        message, clients = asyncio.run(_serve_setup(settings, demo))
+        message, clients, people = asyncio.run(_serve_setup(settings, demo))
         asgi = create_app(settings)
     except KeyFileError as error:
         raise fail(str(error)) from None
@@ -215,6 +234,8 @@ def serve(
         err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
     if clients:
         _print_demo_clients(clients, host, port)
+    if people:
+        _print_demo_users(people, host, port)
     uvicorn.run(
         asgi,
         host=host,

@@ -138,6 +138,16 @@ class Settings(BaseSettings):
     subscription_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     subscription_gap_seconds: float = Field(default=300.0, gt=0, le=86_400)
 
+    # The console (gateway/console) and its sign-in (auth/authorize.py). Consecutive failed
+    # sign-ins that lock an account, and for how long (seconds); how long a console session
+    # lasts without a request, and at most (it also ends with its access token, at most an
+    # hour: sign in again); whether its cookie is `Secure` ("auto": when the request came over
+    # https, as uvicorn's --proxy-headers tells from a TLS proxy).
+    console_max_failed_sign_ins: int = Field(default=5, ge=1, le=100)
+    console_lockout_seconds: int = Field(default=900, ge=1, le=86_400)
+    console_idle_seconds: int = Field(default=1800, ge=60, le=86_400)
+    console_secure_cookies: Literal["auto", "always", "never"] = "auto"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

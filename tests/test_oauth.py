@@ -273,8 +273,18 @@ async def test_metadata_validates_and_names_the_endpoints(database_url: str) -> 
         assert metadata["jwks_uri"] == f"{issuer}/.well-known/jwks.json"
         assert metadata["introspection_endpoint"] == f"{issuer}/oauth/introspect"
         assert metadata["revocation_endpoint"] == f"{issuer}/oauth/revoke"
-        assert metadata["grant_types_supported"] == ["client_credentials"]
-        for endpoint in ("token", "introspection", "revocation"):
+        # Departments' systems use client credentials; people sign in to the console with the
+        # authorization code (PKCE, S256 only), the console being a public client ("none").
+        assert metadata["grant_types_supported"] == ["client_credentials", "authorization_code"]
+        assert metadata["authorization_endpoint"] == f"{issuer}/oauth/authorize"
+        assert metadata["response_types_supported"] == ["code"]
+        assert metadata["code_challenge_methods_supported"] == ["S256"]
+        assert metadata["token_endpoint_auth_methods_supported"] == [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ]
+        for endpoint in ("introspection", "revocation"):
             assert metadata[f"{endpoint}_endpoint_auth_methods_supported"] == [
                 "client_secret_basic",
                 "client_secret_post",

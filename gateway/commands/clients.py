@@ -5,37 +5,17 @@ A secret is printed once, on stdout as JSON, and never again: only its hash is s
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.table import Column, Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.clients import add_client, list_clients, revoke_client, rotate_secret
-from gateway.commands.common import database, err, fail_with
-from gateway.errors import LigError
+from gateway.commands.common import err, in_unit_of_work
 from gateway.models import OAuthClient
-from gateway.settings import get_settings
 
 clients_app = typer.Typer(help="OAuth clients of departments.", no_args_is_help=True)
-
-T = TypeVar("T")
-
-
-def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one unit of work; a LigError exits 2 (nothing is stored) with its message."""
-
-    async def run() -> T:
-        async with database(get_settings()) as db, db.unit_of_work() as session:
-            return await work(session)
-
-    try:
-        return asyncio.run(run())
-    except LigError as error:
-        raise fail_with(error) from None
 
 
 def _when(client: OAuthClient, name: str) -> str | None:
@@ -79,7 +59,7 @@ def add_command(
     ] = None,
 ) -> None:
     """Register a client; prints {"client_id", "client_secret"} (the secret is shown only now)."""
-    client, secret = _run(
+    client, secret = in_unit_of_work(
         lambda session: add_client(session, name, agency, profile, scope or [], region)
     )
     _credentials(client, secret)
@@ -90,7 +70,7 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for machines.")] = False,
 ) -> None:
     """Every registered client (never a secret)."""
-    rows = [_row(c) for c in _run(list_clients)]
+    rows = [_row(c) for c in in_unit_of_work(list_clients)]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
@@ -115,7 +95,7 @@ def list_command(
 @clients_app.command("revoke")
 def revoke_command(client_id: Annotated[str, typer.Argument(help="The client to revoke.")]) -> None:
     """Revoke a client: no more tokens, and the tokens it holds are refused at once."""
-    client = _run(lambda session: revoke_client(session, client_id))
+    client = in_unit_of_work(lambda session: revoke_client(session, client_id))
     typer.echo(
         json.dumps({"client_id": client.client_id, "revoked_at": _when(client, "revoked_at")})
     )
@@ -126,5 +106,5 @@ def rotate_secret_command(
     client_id: Annotated[str, typer.Argument(help="The client whose secret to replace.")],
 ) -> None:
     """A new secret (printed once); the old one and every token issued before stop working."""
-    client, secret = _run(lambda session: rotate_secret(session, client_id))
+    client, secret = in_unit_of_work(lambda session: rotate_secret(session, client_id))
     _credentials(client, secret)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.database import Database
 from gateway.errors import InvalidInput, LigError
-from gateway.settings import Settings
+from gateway.settings import Settings, get_settings
 
 err = Console(stderr=True)
 log = logging.getLogger("lig.commands")
@@ -53,6 +55,23 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+T = TypeVar("T")
+
+
+def in_unit_of_work(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one unit of work on the configured database; a LigError exits 2 (nothing
+    is stored) with its message."""
+
+    async def run() -> T:
+        async with database(get_settings()) as db, db.unit_of_work() as session:
+            return await work(session)
+
+    try:
+        return asyncio.run(run())
+    except LigError as error:
+        raise fail_with(error) from None
 
 
 def stop_on_sigterm() -> asyncio.Event:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -137,29 +138,63 @@ async def graphql_endpoint(request: Request) -> Response:
         headers = {"x-request-id": rid, "www-authenticate": _challenge(refusal)}
         return _errors([_lig_error(refusal)], 401, headers)
 
-    view = view_for(principal.scopes)
     try:
         purpose = purposes.read_purpose(request.headers)
     except LigError as refusal:
         await audit.refused(principal, operation_label(operation_name), None, "NO_PURPOSE")
         return _errors([_lig_error(refusal)], 400, {"x-request-id": rid})
+    answer = await run_operation(
+        db, principal, rid, purpose, query, variables, operation_name, audit=audit
+    )
+    if answer.status != 200 or "data" not in answer.body:
+        return _errors(answer.body["errors"], answer.status, {"x-request-id": rid})
+    return JSONResponse(answer.body, headers={"x-request-id": rid})
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A GraphQL response body and the HTTP status it goes with."""
+
+    body: dict[str, Any]
+    status: int = 200
+
+
+async def run_operation(
+    db: Database,
+    principal: Principal,
+    rid: str,
+    purpose: str | None,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    operation_name: str | None = None,
+    *,
+    audit: _Auditor | None = None,
+) -> Answer:
+    """Parse, validate against the principal's schema view, execute and audit one operation.
+
+    The one path for every GraphQL operation, whoever sends it: a department over HTTP, or the
+    console on behalf of the person signed in (gateway/console), so that scopes, masking, row
+    rules and the audit of every read are the same for both.
+    """
+    audit = audit or _Auditor(db, rid)
+    view = view_for(principal.scopes)
     try:
         document = parse_document(query)
     except GraphQLError as error:
         await audit.refused(principal, operation_label(operation_name), purpose, "INVALID")
-        return _errors([format_error(error, rid)], 200, {"x-request-id": rid})
+        return Answer({"errors": [format_error(error, rid)]})
     invalid = validate_document(view, document)
     if invalid:
         await audit.refused(principal, operation_label(operation_name), purpose, "INVALID")
-        return _errors([format_error(e, rid) for e in invalid], 200, {"x-request-id": rid})
+        return Answer({"errors": [format_error(e, rid) for e in invalid]})
     operation = analyse(view, document, operation_name)
     if operation is not None and operation.kind == "subscription":
         message = "subscriptions run over a websocket at /graphql (graphql-transport-ws)"
         refused = {"message": message, "extensions": {"code": "BAD_USER_INPUT"}}
-        return _errors([refused], 400, {"x-request-id": rid})
+        return Answer({"errors": [refused]}, 400)
     if purpose is None and operation is not None and operation.personal:
         await audit.refused(principal, operation.name, None, "NO_PURPOSE")
-        return _errors([_lig_error(purposes.missing())], 400, {"x-request-id": rid})
+        return Answer({"errors": [_lig_error(purposes.missing())]}, 400)
 
     ctx = Context(db=db, principal=principal, request_id=rid, purpose=purpose)
     ctx.loaders = Loaders(ctx)
@@ -189,13 +224,13 @@ async def graphql_endpoint(request: Request) -> Response:
             log.exception("audit record not stored [request %s]; answer withheld", rid)
             message = f"the audit record could not be stored; quote request id {rid}"
             failure = {"message": message, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
-            return _errors([failure], 500, {"x-request-id": rid})
+            return Answer({"errors": [failure]}, 500)
     observe_operation(
         operation_label(operation.name if operation else operation_name),
         "error" if result.errors else "ok",
         time.perf_counter() - started,
     )
-    return JSONResponse(out, headers={"x-request-id": rid})
+    return Answer(out)
 
 
 def _challenge(refusal: Unauthenticated) -> str:

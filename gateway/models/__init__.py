@@ -13,6 +13,7 @@ from gateway.models.oauth import OAuthClient, RevokedToken, SigningKey
 from gateway.models.person import Person
 from gateway.models.push import PushReceipt, PushReceiptItem
 from gateway.models.region import Region
+from gateway.models.staff import AuthorizationCode, ConsoleSession, StaffUser
 from gateway.models.standard import RegionalStandard
 from gateway.models.sync import (
     FeedFile,
@@ -36,6 +37,9 @@ from gateway.models.warning import (
 from gateway.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AuthorizationCode",
+    "ConsoleSession",
+    "StaffUser",
     "Application",
     "CalendarDay",
     "ComparisonQueue",

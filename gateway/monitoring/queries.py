@@ -43,6 +43,11 @@ class WarningFilter:
     finding: str | None = None
 
 
+def overdue(today: date) -> ColumnElement[bool]:
+    """Still to be worked and past its due day."""
+    return and_(WarningRecord.status.in_(OPEN_WARNING_STATUSES), WarningRecord.due_on < today)
+
+
 def _filtered(
     flt: WarningFilter, today: date, *, with_status: bool = True
 ) -> list[ColumnElement[bool]]:
@@ -69,7 +74,7 @@ def _filtered(
     if flt.finding is not None:
         c.append(WarningRecord.finding == flt.finding)
     if flt.overdue is not None:
-        late = and_(WarningRecord.status.in_(OPEN_WARNING_STATUSES), WarningRecord.due_on < today)
+        late = overdue(today)
         c.append(late if flt.overdue else ~late)
     return c
 

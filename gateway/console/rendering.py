@@ -1,0 +1,64 @@
+"""Pages from Jinja2 templates (autoescaped), with the words, dates and money of the reader's
+language, and the headers every console page carries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from gateway.console.i18n import LANGUAGE_COOKIE, Translator, chosen
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+_ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# Pages hold personal data: never cached, never framed, no script or style from elsewhere, and
+# no referrer to other sites (a URL can name a household).
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def language_of(request: Request) -> str:
+    return chosen(request.cookies.get(LANGUAGE_COOKIE))
+
+
+def is_https(request: Request, setting: str) -> bool:
+    """Whether the console's cookies get `Secure` (LIG_CONSOLE_SECURE_COOKIES)."""
+    if setting == "always":
+        return True
+    if setting == "never":
+        return False
+    return request.url.scheme == "https"
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    language: str | None = None,
+) -> HTMLResponse:
+    t = Translator(language or language_of(request))
+    page = _ENV.get_template(template).render(request=request, t=t, **context)
+    response = HTMLResponse(page, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
