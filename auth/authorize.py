@@ -31,7 +31,7 @@ from auth.roles import CONSOLE_CLIENT_ID, ROLES
 from auth.scopes import UnknownScope, as_text, parse
 from auth.tokens import issuer_for, mint, user_grant_for
 from gateway.console.i18n import LANGUAGE_COOKIE, chosen
-from gateway.console.rendering import is_https, render
+from gateway.console.rendering import is_https, own_origin, render
 from gateway.database import Database
 from gateway.http.responses import request_id
 from gateway.models import AuthorizationCode, OAuthClient, StaffUser
@@ -41,6 +41,8 @@ log = logging.getLogger("lig.oauth")
 
 CALLBACK_PATH = "/console/callback"
 CODE_SECONDS = 60
+# How long the sign-in page's form stays good (its CSRF cookie; the console's pending sign-in).
+SIGN_IN_SECONDS = 900
 SIGNIN_COOKIE = "lig_signin"
 _PKCE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # The parameters of an authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3).
@@ -78,8 +80,10 @@ def new_verifier() -> str:
     return secrets.token_urlsafe(48)  # 64 characters of the unreserved set (RFC 7636 §4.1)
 
 
-def _hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
+def digest(secret: str) -> str:
+    """How a random secret of ours (a code, a session id) is kept: its SHA-256, in hex. Enough
+    for 256 random bits (nothing to guess); the value itself is never stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +180,11 @@ def _signin_page(
         status_code=401 if failed else 200,
         language=language,
     )
-    secure = is_https(request, request.app.state.db.settings.console_secure_cookies)
+    secure = is_https(request)
     response.set_cookie(
         SIGNIN_COOKIE,
         csrf,
-        max_age=1800,
+        max_age=SIGN_IN_SECONDS,
         path="/oauth/authorize",
         secure=secure,
         httponly=True,
@@ -228,8 +232,7 @@ def same_origin(request: Request) -> bool:
     """
     origin = request.headers.get("origin")
     if origin is not None and origin != "null":
-        own = f"{request.url.scheme}://{request.url.netloc}"
-        if origin.rstrip("/") != own:
+        if origin.rstrip("/") != own_origin(request):
             return False
     elif origin == "null":
         return False
@@ -297,13 +300,16 @@ async def authorize_endpoint(request: Request) -> Response:
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))[:256]
     db: Database = request.app.state.db
+    checked = await users.stored_hash(db, username)
+    good = await users.password_matches(password, checked)
     async with db.unit_of_work() as session:
-        outcome = await users.sign_in(session, username, password, db.settings, request_id(request))
-        code = None
-        if outcome.user is not None:
-            code = await _new_code(session, auth, outcome.user)
+        outcome = await users.record_sign_in(
+            session, username, checked, good, db.settings, request_id(request)
+        )
+        code = await _new_code(session, auth, outcome.user) if outcome.user else None
     if code is None:
-        log.info("sign-in refused for %r: %s", username[:32], outcome.reason)
+        shown = username if users.USERNAME.fullmatch(username) else "(not a username)"
+        log.info("sign-in refused for %s: %s", shown, outcome.reason)
         return _signin_page(request, auth, cookie_csrf, failed=True, username=username)
     query = urlencode({"code": code, "state": auth.state})
     response = RedirectResponse(f"{auth.redirect_uri}?{query}", status_code=303)
@@ -318,7 +324,7 @@ async def _new_code(session: AsyncSession, auth: AuthorizationRequest, user: Sta
     await session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < now))
     session.add(
         AuthorizationCode(
-            code_hash=_hash(code),
+            code_hash=digest(code),
             client_id=auth.client_id,
             username=user.username,
             redirect_uri=auth.redirect_uri,
@@ -352,7 +358,7 @@ async def exchange_code(
         raise CodeError("invalid_grant", "code_verifier must be 43 to 128 unreserved characters")
     now = utcnow()
     async with db.unit_of_work() as session:
-        row = await session.get(AuthorizationCode, _hash(code)) if len(code) <= 128 else None
+        row = await session.get(AuthorizationCode, digest(code)) if len(code) <= 128 else None
         if row is None or row.expires_at <= now or row.used_at is not None:
             raise CodeError("invalid_grant", "the code is unknown, expired or already used")
         if row.client_id != client_id or row.redirect_uri != redirect_uri:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import secrets
+from auth.roles import CONSOLE_CLIENT_ID
 from auth.scopes import PROFILES, UnknownScope, parse
 from gateway.audit import record_change
 from gateway.errors import Conflict, InvalidInput, NotFound
@@ -190,6 +191,9 @@ async def rotate_secret(
     client = await _existing(session, client_id)
     if client.revoked_at is not None:
         raise Conflict(f"client {client_id} is revoked; register a new client instead")
+    if client_id == CONSOLE_CLIENT_ID:
+        # A public client: a secret would make it a machine with every caseworker's scopes.
+        raise Conflict(f"{client_id} is the console's public client: it has no secret")
     secret = secrets.new_secret()
     client.secret_hash = secrets.hash_secret(secret)
     client.secret_rotated_at = utcnow()

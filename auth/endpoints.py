@@ -1,5 +1,5 @@
-"""The authorization server over HTTP: token (client credentials), introspection, revocation,
-metadata and keys.
+"""The authorization server over HTTP: token (client credentials; the console's authorization
+code, auth/authorize.py), introspection, revocation, metadata and keys.
 
 authlib's AuthorizationServer is synchronous and our client store is async, so the endpoints are
 our own; authlib still mints the tokens (auth.tokens) and shapes every error (its RFC 6749/6750
@@ -36,6 +36,7 @@ from starlette.routing import BaseRoute, Route
 from auth import secrets
 from auth.authorize import CodeError, authorize_endpoint, exchange_code
 from auth.keys import KeyRing
+from auth.roles import CONSOLE_CLIENT_ID
 from auth.scopes import ALL_SCOPES, UnknownScope, as_text, parse
 from auth.tokens import (
     CODE_GRANT_TYPE,
@@ -170,7 +171,8 @@ async def _authenticate(
     client = await session.get(OAuthClient, given.client_id) if usable else None
     # An unknown id is checked against a dummy hash: it takes as long as a wrong secret.
     matches = secrets.verify_secret(given.secret, client.secret_hash if client else secrets.UNKNOWN)
-    if client is None or not matches:
+    # The console is a public client (PKCE, no secret): it never authenticates as itself.
+    if client is None or not matches or client.client_id == CONSOLE_CLIENT_ID:
         raise _invalid_client("client authentication failed")
     if client.revoked_at is not None:
         raise _invalid_client("the client has been revoked")
@@ -197,7 +199,7 @@ def _issuer(request: Request, ring: KeyRing) -> str:
 
 
 async def token_endpoint(request: Request) -> Response:
-    """RFC 6749 §4.4 client credentials grant.
+    """RFC 6749 §4.4 client credentials grant (and §4.1.3 for the console's codes).
     ---
     summary: Get an access token (OAuth 2.0 client credentials; the console's authorization code)
     description: >
@@ -444,7 +446,8 @@ async def metadata_endpoint(request: Request) -> Response:
     ---
     summary: Authorization server metadata (RFC 8414)
     description: >
-      The issuer, the endpoints, the grant type (client_credentials only), the client
+      The issuer, the endpoints, the grant types (client_credentials; authorization_code with
+      PKCE for the console's sign-in), the client
       authentication methods and the scopes.
     responses:
       200:

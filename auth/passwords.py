@@ -27,11 +27,6 @@ def verify_password(password: str, stored: str | None) -> bool:
         return False
 
 
-def needs_rehash(stored: str) -> bool:
-    """True when the hash was made with weaker parameters than today's (rehash on sign-in)."""
-    return _HASHER.check_needs_rehash(stored)
-
-
 def problem(password: str) -> str | None:
     """Why a new password is refused, or None."""
     if len(password) < MIN_LENGTH:

@@ -38,6 +38,15 @@ ROLES: dict[str, Role] = {
     )
 }
 
+# A person's access token names them `user:NAME` (its `sub`), and so does every record of what
+# they did; a client's token names the client by its id.
+USER_PREFIX = "user:"
+
+
+def person_subject(username: str) -> str:
+    return USER_PREFIX + username
+
+
 # The console's OAuth client (public, made by migration 0008): the only client whose tokens name a
 # person (`sub: user:NAME`).
 CONSOLE_CLIENT_ID = "lig-console"

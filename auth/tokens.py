@@ -39,7 +39,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auth.keys import ALG, KeyRing, Keys
-from auth.roles import CONSOLE_CLIENT_ID, ROLES
+from auth.roles import CONSOLE_CLIENT_ID, ROLES, USER_PREFIX, person_subject
 from gateway.models import OAuthClient, RevokedToken, StaffUser
 from gateway.settings import Settings
 
@@ -49,8 +49,6 @@ LEEWAY_SECONDS = 30
 MAX_HEADER_CHARS = 1024
 GRANT_TYPE = "client_credentials"
 CODE_GRANT_TYPE = "authorization_code"
-# The subject of a person's token (the console's sign-in) starts with this; a client's is its id.
-USER_PREFIX = "user:"
 
 
 def issuer_for(settings: Settings, base_url: str) -> str:
@@ -108,7 +106,7 @@ def user_grant_for(client: OAuthClient, user: StaffUser, scope: str) -> Grant:
         region_code=user.region_code,
         scope=scope,
         not_before=grant.not_before,
-        user=USER_PREFIX + user.username,
+        user=person_subject(user.username),
         credential_at=credential_stamp(user.password_changed_at),
     )
 
@@ -281,9 +279,11 @@ async def verify(ring: KeyRing, token: str, *, issuer: str, audience: str) -> Ac
     sub = claims["sub"]
     if not isinstance(claims["client_id"], str) or not isinstance(sub, str):
         raise refused("the token's sub and client_id do not name one client")
-    # A client's own token names the client; only the console's names a person.
+    # A client's own token names the client; the console's names a person, always.
     person = sub.startswith(USER_PREFIX) and len(sub) > len(USER_PREFIX)
-    if sub != claims["client_id"] and not (person and claims["client_id"] == CONSOLE_CLIENT_ID):
+    if (claims["client_id"] == CONSOLE_CLIENT_ID) != person or (
+        not person and sub != claims["client_id"]
+    ):
         raise refused("the token's sub and client_id do not name one client")
     if not isinstance(claims.get("scope", ""), str):
         raise refused("the token's scope is not a space-separated string")

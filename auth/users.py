@@ -6,6 +6,7 @@ change and every sign-in is audited; a password or its hash never reaches the au
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import uuid
@@ -17,17 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import passwords
 from auth.clients import DEMO_TOWN_REGION, known_region
-from auth.roles import ROLES
+from auth.roles import ROLES, person_subject
 from gateway.audit import record_change
+from gateway.database import Database
 from gateway.errors import InvalidInput, NotFound
 from gateway.models import Region, StaffUser
 from gateway.models.base import utcnow
 from gateway.principal import LOCAL_OPERATOR, Principal
 from gateway.settings import Settings
 
-USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
-# The subject of a person's access token and the name the audit trail gives them.
-SUBJECT_PREFIX = "user:"
+USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,31}")  # fullmatch
+
 
 # The demo accounts `lig serve --demo` prints: one per role, and a second town to show that a
 # town sees only its own households.
@@ -39,28 +40,13 @@ DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
 )
 
 
-def subject(username: str) -> str:
-    return SUBJECT_PREFIX + username
-
-
-def principal_of(user: StaffUser, scopes: frozenset[str], token_id: str | None) -> Principal:
-    """The principal a signed-in person acts as: named `user:NAME` in every record."""
-    return Principal(
-        client_id=subject(user.username),
-        agency=user.agency_code,
-        scopes=scopes,
-        region_code=user.region_code,
-        token_id=token_id,
-    )
-
-
 async def _validated(
     session: AsyncSession, username: str, name: str, role: str, region: str | None
 ) -> str | None:
     """The region's 12-digit code (None: every region), or InvalidInput naming every bad
     option."""
     problems: list[tuple[str, str]] = []
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         problems.append(
             ("username", "2 to 32 characters: lower-case letters, digits, '.', '_', '-'")
         )
@@ -204,27 +190,60 @@ def _locked(user: StaffUser, now: datetime) -> bool:
     return user.locked_until is not None and user.locked_until > now
 
 
-async def sign_in(
-    session: AsyncSession, username: str, password: str, settings: Settings, request_id: str
-) -> SignIn:
-    """Check a username and password, counting failures towards the lock-out.
+async def stored_hash(db: Database, username: str) -> str | None:
+    """The account's password hash, read outside any transaction (None: no such account)."""
+    if not USERNAME.fullmatch(username):
+        return None
+    async with db.reader.connect() as conn:
+        return (
+            await conn.execute(
+                select(StaffUser.password_hash).where(StaffUser.username == username)
+            )
+        ).scalar_one_or_none()
 
-    The row is locked for the check, so that parallel guesses are all counted. An unknown user
-    costs a dummy Argon2 verification, as long as a known one's.
-    """
+
+# Argon2 verifications running at once (each holds 64 MiB and a core for a third of a second).
+_VERIFYING = 2
+_verifying: asyncio.Semaphore | None = None
+
+
+async def password_matches(password: str, stored: str | None) -> bool:
+    """Argon2 in a worker thread, a few at a time, so that the event loop (and every other
+    request) does not wait on it. `stored` None (no such account) costs the same."""
+    global _verifying
+    if _verifying is None:
+        _verifying = asyncio.Semaphore(_VERIFYING)
+    async with _verifying:
+        return await asyncio.to_thread(passwords.verify_password, password, stored)
+
+
+async def record_sign_in(
+    session: AsyncSession,
+    username: str,
+    checked: str | None,
+    good: bool,
+    settings: Settings,
+    request_id: str,
+) -> SignIn:
+    """The outcome of a sign-in whose password was checked (`good`) against the hash read
+    before (`checked`, from `stored_hash`), counted on the locked row: parallel guesses are all
+    counted towards the lock-out, and a password changed in between counts as a failure. Run
+    in a short transaction, with no Argon2 inside it (SQLite has one writer)."""
     now = utcnow()
+    # What was typed as a username is kept only when it could be one (never a password typed
+    # into the wrong field).
+    named = username if USERNAME.fullmatch(username) else "(not a username)"
     user = None
-    if USERNAME.match(username):
+    if checked is not None:
         user = await session.get(StaffUser, username, with_for_update=True)
-    good = passwords.verify_password(password, user.password_hash if user else None)
-    actor = Principal(client_id=subject(username[:32]), agency="", scopes=frozenset())
+    actor = Principal(client_id=person_subject(named), agency="", scopes=frozenset())
     if user is None:
         outcome = SignIn(None, "unknown user")
     elif user.disabled_at is not None:
         outcome = SignIn(None, "account disabled")
     elif _locked(user, now):
         outcome = SignIn(None, "account locked")
-    elif not good:
+    elif not good or user.password_hash != checked:
         user.failed_attempts += 1
         reason = "wrong password"
         if user.failed_attempts >= settings.console_max_failed_sign_ins:
@@ -234,18 +253,18 @@ async def sign_in(
         outcome = SignIn(None, reason)
     else:
         user.failed_attempts, user.locked_until, user.last_sign_in_at = 0, None, now
-        if passwords.needs_rehash(user.password_hash):
-            user.password_hash = passwords.hash_password(password)
         outcome = SignIn(user, "signed in")
     if user is not None:
         actor = Principal(
-            client_id=subject(user.username), agency=user.agency_code, scopes=frozenset()
+            client_id=person_subject(user.username),
+            agency=user.agency_code,
+            scopes=frozenset(),
         )
     record_change(
         session,
         actor,
         action="console.sign-in" if outcome.user else "console.sign-in-refused",
-        subjects={"username": username[:32], "reason": outcome.reason},
+        subjects={"username": named, "reason": outcome.reason},
         request_id=request_id,
     )
     return outcome

@@ -452,8 +452,8 @@ class Account:
     concurrent: dict[str, dict[str, float]] = field(default_factory=dict)
     urls: dict[str, list[str]] = field(default_factory=dict)  # the walk's, by "page N"
     pages: dict[str, list[str]] = field(default_factory=dict)  # what the rounds requested
+    refused: set[str] = field(default_factory=set)  # pages the role may not see (403)
     pages_walked: int = 0
-    queue_total_rows: int = 0
 
 
 def queue_urls(kind: str) -> dict[str, str]:
@@ -472,7 +472,6 @@ def walk(browser: Browser, account: Account, pages: int) -> None:
         hit, page = browser.get(url)
         account.walk.append(hit)
         account.urls[f"page {n}"] = [url]
-        account.queue_total_rows += page.rows
         if hit.status != 200:
             break
         url = "/console/warnings" + page.next_link if page.next_link else None
@@ -485,10 +484,11 @@ def rounds(browser: Browser, account: Account, pages: dict[str, list[str]], coun
     """`count` rounds, each requesting every page once in turn (a different URL of a page's
     list each round): noise from the rest of the machine falls on every page alike."""
     for name in pages:
-        account.series.setdefault(name, Series(name))
+        note = "403 (not for this role)" if name in account.refused else ""
+        account.series.setdefault(name, Series(name, note=note))
     for i in range(count):
         for name, urls in pages.items():
-            expect = 403 if account.series[name].note.startswith("403") else 200
+            expect = 403 if name in account.refused else 200
             hit, _ = browser.get(urls[i % len(urls)], expect)
             account.series[name].hits.append(hit)
 
@@ -547,14 +547,14 @@ def measure_account(
     # refused (403); the refusal is what is timed then.
     probe, _ = browser.get("/console/audit", expect=None)
     if probe.status == 403:
-        account.series["audit page"] = Series("audit page", note="403 (not for this role)")
+        account.refused.add("audit page")
     elif probe.status != 200:
         browser.failures.append(f"{account.username} GET /console/audit: HTTP {probe.status}")
     for _ in range(args.warmup):
         for url in ("/console/warnings", *queue_urls(tg.kind).values()):
             browser.get(url)
         for name, urls in others.items():
-            browser.get(urls[0], 403 if name in account.series else 200)
+            browser.get(urls[0], 403 if name in account.refused else 200)
 
     with phase(engine, gateway_pid, "queue") as p:
         log(f"{account.username}: walking the queue to page {args.pages}")

@@ -348,3 +348,60 @@ def test_every_word_has_both_languages_and_templates_use_known_keys() -> None:
     prefixes = {key for key in used if key.endswith(".")}
     assert used - prefixes - MESSAGES.keys() == set()
     assert all(any(k.startswith(p) for k in MESSAGES) for p in prefixes)
+
+
+async def test_the_console_client_never_acts_as_a_machine(app_api: Api, database_url: str) -> None:
+    """A public client: no secret to rotate into it, no client authentication, and a token in
+    its name that names no person is refused."""
+    rotated = lig("clients", "rotate-secret", CONSOLE_CLIENT_ID, url=database_url)
+    assert rotated.returncode == 2
+    assert "public client" in rotated.stderr
+    asked = await app_api.client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(CONSOLE_CLIENT_ID, "none$public-client"),
+    )
+    assert asked.status_code == 401
+    assert asked.json()["error"] == "invalid_client"
+
+
+async def test_next_never_leaves_the_console(app_api: Api) -> None:
+    await add(app_api, "qian.yu", "civil-affairs")
+    for target in ("https://evil.example/x", "//evil.example/x", "/console/../oauth/x"):
+        login = await app_api.client.get("/console/login", params={"next": target})
+        answer = await sign_in_form(app_api.client, login.headers["location"], "qian.yu", PASSWORD)
+        callback = await app_api.client.get(answer.headers["location"])
+        assert callback.headers["location"].startswith("/console/"), target
+        assert "evil" not in callback.headers["location"]
+        assert ".." not in callback.headers["location"]
+        app_api.client.cookies.clear()
+
+
+async def test_behind_a_tls_proxy_the_issuer_gives_the_origin_and_secure_cookies(
+    database_url: str,
+) -> None:
+    """`lig serve` speaks plain http behind a proxy that ends TLS: LIG_ISSUER, the public URL,
+    says what the browser sees."""
+    async for api in _api(database_url, issuer="https://lig.example.gov.cn"):
+        await add(api, "tls.user", "civil-affairs")
+        login = await api.client.get("/console/login")
+        assert "secure" in login.headers["set-cookie"].lower()
+        query = parse_qs(urlsplit(login.headers["location"]).query)
+        assert query["redirect_uri"] == ["https://lig.example.gov.cn/console/callback"]
+        page = await api.client.get(login.headers["location"])
+        assert page.status_code == 200
+        assert "secure" in page.headers["set-cookie"].lower()
+        # The browser, on https, sends the Secure cookie back (httpx, on http here, would not).
+        cookie = {"Cookie": f"lig_signin={page.cookies['lig_signin']}"}
+        form = {**hidden_fields(page.text), "username": "tls.user", "password": PASSWORD}
+        plain = await api.client.post(
+            "/oauth/authorize", data=form, headers={"Origin": "http://testserver", **cookie}
+        )
+        assert plain.status_code == 403  # not where the browser says our pages are
+        ok = await api.client.post(
+            "/oauth/authorize",
+            data=form,
+            headers={"Origin": "https://lig.example.gov.cn", **cookie},
+        )
+        assert ok.status_code == 303
+        assert ok.headers["location"].startswith("https://lig.example.gov.cn/console/callback?")

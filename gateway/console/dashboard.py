@@ -9,6 +9,7 @@ Which figures a person gets follows their scopes, as in the API: the population 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from markupsafe import Markup
@@ -20,6 +21,7 @@ from gateway.console.i18n import Translator
 from gateway.console.rendering import language_of, render
 from gateway.console.statistics import AGE_BUCKETS, AgencyOverdue, Population, Warnings
 from gateway.console.web import Me, page
+from gateway.monitoring.access import assigned_filter
 
 # Beyond this many towns the chart shows the ones with the most people; the table shows all.
 TOWNS_CHARTED = 20
@@ -89,17 +91,57 @@ def agency_label(t: Translator, agency: AgencyOverdue) -> str:
     return agency.name(t.language)
 
 
-@page
-async def dashboard_page(request: Request, me: Me) -> Response:
+@dataclass(frozen=True, slots=True)
+class Figures:
+    at: datetime
+    population: Population | None
+    warnings: Warnings | None
+
+
+# The figures of a view (region, whose assignments, which scopes, day) for a minute: on a
+# province's database they take a second or two to count, and a dashboard is looked at by many
+# caseworkers at once. Counts only (nothing personal), few keys (regions × agencies); the page
+# says when they were counted.
+CACHE_SECONDS = 60
+
+
+async def figures(request: Request, me: Me) -> Figures:
     today = date.today()  # as the API decides "overdue"
     principal = me.principal
+    counts_population, counts_warnings = me.can("household:read"), me.can("warning:read")
+    key = (
+        principal.region_code,
+        assigned_filter(principal),
+        counts_population,
+        counts_warnings,
+        today,
+    )
+    now = datetime.now(UTC)
+    # One cache per app (its database), kept on the app's state.
+    state = request.app.state
+    if not hasattr(state, "dashboard_figures"):
+        state.dashboard_figures = {}
+    cache: dict[tuple[object, ...], Figures] = state.dashboard_figures
+    cached = cache.get(key)
+    if cached is not None and (now - cached.at).total_seconds() < CACHE_SECONDS:
+        return cached
     population: Population | None = None
     warnings: Warnings | None = None
     async with request.app.state.db.reader.connect() as conn:
-        if me.can("household:read"):
+        if counts_population:
             population = await statistics.population(conn, principal, today)
-        if me.can("warning:read"):
+        if counts_warnings:
             warnings = await statistics.warnings(conn, principal, today)
+    if len(cache) > 1000:
+        cache.clear()
+    cache[key] = Figures(now, population, warnings)
+    return cache[key]
+
+
+@page
+async def dashboard_page(request: Request, me: Me) -> Response:
+    counted = await figures(request, me)
+    population, warnings = counted.population, counted.warnings
     t = Translator(language_of(request))
     shown: dict[str, Markup] = {}
     if population is not None:
@@ -112,7 +154,7 @@ async def dashboard_page(request: Request, me: Me) -> Response:
         {
             "me": me,
             "section": "dashboard",
-            "now": datetime.now(UTC),
+            "now": counted.at,
             "population": population,
             "warnings": warnings,
             "charts": shown,

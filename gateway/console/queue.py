@@ -15,19 +15,20 @@ from starlette.responses import RedirectResponse, Response
 
 from gateway.console.rendering import language_of, render
 from gateway.console.web import Me, PageError, ask, page, path_id
-from gateway.domain.enums import Resolution, Severity, WarningKind, WarningStatus
+from gateway.domain.enums import (
+    OPEN_WARNING_STATUSES,
+    Resolution,
+    Severity,
+    WarningKind,
+    WarningStatus,
+)
 from gateway.domain.regions import within
 from gateway.models import Agency, Region
-from gateway.monitoring.lifecycle import MOVES
+from gateway.monitoring.lifecycle import COORDINATION, MOVES
 
 PAGE_SIZE = 50
 # The queue shows the warnings still to be worked unless asked otherwise.
-ACTIVE = [
-    WarningStatus.OPEN,
-    WarningStatus.DISPATCHED,
-    WarningStatus.ACKNOWLEDGED,
-    WarningStatus.ESCALATED,
-]
+ACTIVE = sorted(OPEN_WARNING_STATUSES)
 ANY_STATUS = "ALL"
 
 
@@ -197,13 +198,13 @@ def _warning_query(me: Me) -> str:
 
 
 def available_actions(me: Me, status: str) -> list[str]:
-    """The actions the person's role allows on a warning in this status."""
-    out = []
-    for action, (sources, _) in MOVES.items():
-        scope = "warning:manage" if action == "dispatch" else "warning:handle"
-        if me.can(scope) and status in {s.value for s in sources}:
-            out.append(action)
-    return out
+    """The actions the person's schema view holds (auth/policy.py decides) that a warning in
+    this status allows."""
+    return [
+        action
+        for action, (sources, _) in MOVES.items()
+        if status in {s.value for s in sources} and me.sees("Mutation", f"{action}Warning")
+    ]
 
 
 async def _warning(request: Request, me: Me, warning_id: str) -> dict[str, Any]:
@@ -235,7 +236,8 @@ async def warning_page(request: Request, me: Me) -> Response:
             **_evidence_table(warning.get("evidence")),
             "actions": available_actions(me, warning["status"]),
             "agency_names": agency_names(found, language),
-            "dispatchable": [a for a in found.agencies if a[0] not in ("coordination",)],
+            # Escalation, not dispatch, brings in the coordination mechanism.
+            "dispatchable": [a for a in found.agencies if a[0] != COORDINATION],
             "resolutions": [r.value for r in Resolution],
             "done": done if done in MOVES else None,
         },
@@ -266,7 +268,7 @@ def _action_form(form: FormData) -> dict[str, Any]:
         "agencies": [str(a) for a in form.getlist("agencies")][:20],
         "resolution": str(form.get("resolution", "")) or None,
         "note": str(form.get("note", "")).strip()[:2000] or None,
-        "version": int(version) if version.isdigit() else None,
+        "version": int(version) if version.isascii() and version.isdigit() else None,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -40,13 +41,26 @@ def language_of(request: Request) -> str:
     return chosen(request.cookies.get(LANGUAGE_COOKIE))
 
 
-def is_https(request: Request, setting: str) -> bool:
-    """Whether the console's cookies get `Secure` (LIG_CONSOLE_SECURE_COOKIES)."""
+def own_origin(request: Request) -> str:
+    """Where our pages are served from, as browsers name it: the configured issuer's origin
+    (LIG_ISSUER, the public URL, so that it holds behind a proxy that ends TLS), else the
+    request's own."""
+    issuer = request.app.state.db.settings.issuer
+    if issuer:
+        public = urlsplit(issuer)
+        return f"{public.scheme}://{public.netloc}"
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def is_https(request: Request) -> bool:
+    """Whether the console's cookies get `Secure` (LIG_CONSOLE_SECURE_COOKIES; `auto`: when our
+    origin is https)."""
+    setting = request.app.state.db.settings.console_secure_cookies
     if setting == "always":
         return True
     if setting == "never":
         return False
-    return request.url.scheme == "https"
+    return own_origin(request).startswith("https://")
 
 
 def render(

@@ -10,7 +10,6 @@ changes at sign-in, so an id planted before sign-in is worth nothing after.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -19,19 +18,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.authorize import challenge_of, new_verifier
+from auth.authorize import SIGN_IN_SECONDS, challenge_of, digest, new_verifier
 from gateway.database import Database
 from gateway.models import ConsoleSession
 from gateway.models.base import utcnow
 
 COOKIE = "lig_console"
-PENDING_SECONDS = 600
+# A sign-in must be completed within this (the sign-in form's own token lives as long).
+PENDING_SECONDS = SIGN_IN_SECONDS
 # A session's last-seen time is written at most this often (not on every page).
 TOUCH_SECONDS = 60
-
-
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +46,7 @@ async def begin(session: AsyncSession, return_to: str) -> Pending:
     await session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
     session.add(
         ConsoleSession(
-            id_hash=_hash(cookie),
+            id_hash=digest(cookie),
             csrf_token=secrets.token_urlsafe(24),
             state=state,
             code_verifier=verifier,
@@ -77,11 +73,14 @@ async def claim(session: AsyncSession, cookie: str | None, state: str) -> Claime
     so that one answer completes it at most once."""
     if not cookie or len(cookie) > 100:
         return None
-    row = await session.get(ConsoleSession, _hash(cookie), with_for_update=True)
+    row = await session.get(ConsoleSession, digest(cookie), with_for_update=True)
     if row is None or row.username is not None or row.state is None or row.code_verifier is None:
         return None
+    # Another `state` (a stale tab, a forged link) leaves the sign-in under way alone.
+    if not hmac.compare_digest(state.encode(), row.state.encode()):
+        return None
     await session.delete(row)
-    if row.expires_at <= utcnow() or not hmac.compare_digest(state.encode(), row.state.encode()):
+    if row.expires_at <= utcnow():
         return None
     return Claimed(row.code_verifier, row.return_to or "/console/warnings")
 
@@ -98,7 +97,7 @@ async def establish(
     now = utcnow()
     session.add(
         ConsoleSession(
-            id_hash=_hash(cookie),
+            id_hash=digest(cookie),
             username=username,
             csrf_token=secrets.token_urlsafe(24),
             access_token=access_token,
@@ -125,7 +124,7 @@ async def live(db: Database, cookie: str | None) -> Live | None:
     """The signed-in session of this cookie, kept alive; None when there is none (any more)."""
     if not cookie or len(cookie) > 100:
         return None
-    id_hash = _hash(cookie)
+    id_hash = digest(cookie)
     now = utcnow()
     async with db.reader.connect() as conn:
         row = (

@@ -19,7 +19,7 @@ from gateway.audit import record_change
 from gateway.console import sessions
 from gateway.console.i18n import LANGUAGE_COOKIE, chosen
 from gateway.console.rendering import is_https, render
-from gateway.console.web import Me, PageError, error_page, page
+from gateway.console.web import Me, PageError, error_page, page, signed_in
 from gateway.database import Database
 from gateway.http.responses import request_id
 from gateway.models import RevokedToken
@@ -28,7 +28,7 @@ from gateway.models.base import utcnow
 
 def _safe_next(value: str | None) -> str:
     """Only a console path: never an open redirect to another site."""
-    if value and value.startswith("/console/") and not value.startswith("//") and "\\" not in value:
+    if value and value.startswith("/console/") and "\\" not in value and ".." not in value:
         return value[:500]
     return "/console/warnings"
 
@@ -39,17 +39,21 @@ def _cookie(request: Request, response: Response, value: str, max_age: int | Non
         value,
         max_age=max_age,
         path="/",
-        secure=is_https(request, request.app.state.db.settings.console_secure_cookies),
+        secure=is_https(request),
         httponly=True,
         samesite="lax",
     )
 
 
 async def login(request: Request) -> Response:
-    """Start signing in: a pending session, then the authorization server's sign-in page."""
+    """Start signing in: a pending session, then the authorization server's sign-in page.
+    Someone already signed in goes straight on (a link to here signs nobody out)."""
+    target = _safe_next(request.query_params.get("next"))
+    if await signed_in(request) is not None:
+        return RedirectResponse(target, status_code=303)
     db: Database = request.app.state.db
     async with db.unit_of_work() as session:
-        started = await sessions.begin(session, _safe_next(request.query_params.get("next")))
+        started = await sessions.begin(session, target)
     issuer = issuer_for(db.settings, str(request.base_url))
     query = {
         "response_type": "code",
@@ -155,7 +159,7 @@ async def language(request: Request, me: Me) -> Response:
         chosen_language,
         max_age=365 * 86400,
         path="/",
-        secure=is_https(request, request.app.state.db.settings.console_secure_cookies),
+        secure=is_https(request),
         httponly=True,
         samesite="lax",
     )

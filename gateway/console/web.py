@@ -34,7 +34,10 @@ from schema.views import view_for
 
 log = logging.getLogger("lig.console")
 
-# Recorded as the purpose of every read the console makes (X-Purpose for the API).
+# Recorded as the purpose of every read the console makes (X-Purpose for the API), by role.
+PURPOSES = {
+    "auditor": "民政工作台：审计核查",
+}
 PURPOSE = "民政工作台：低收入人口动态监测预警处置"
 
 
@@ -131,6 +134,10 @@ def _to_sign_in(request: Request) -> Response:
     target = request.url.path
     if request.method == "GET" and request.url.query:
         target += "?" + request.url.query
+    elif request.method != "GET":
+        # After signing in the browser GETs where it is sent: the page the form was on.
+        resource, _, action = target.rpartition("/")
+        target = resource if action in ("act", "reassess") else "/console/warnings"
     return RedirectResponse(f"/console/login?{urlencode({'next': target})}", status_code=303)
 
 
@@ -144,6 +151,7 @@ def error_page(request: Request, me: Me | None, error: PageError) -> Response:
             "message_key": error.message_key,
             "detail": error.detail,
             "rid": request_id(request),
+            "alert": True,
         },
         status_code=error.status,
     )
@@ -195,7 +203,12 @@ async def ask(
 ) -> dict[str, Any]:
     """Run one GraphQL operation as the signed-in person; its data, or PageError."""
     answer = await run_operation(
-        request.app.state.db, me.principal, request_id(request), PURPOSE, query, variables
+        request.app.state.db,
+        me.principal,
+        request_id(request),
+        PURPOSES.get(me.role, PURPOSE),
+        query,
+        variables,
     )
     errors = answer.body.get("errors")
     if errors:

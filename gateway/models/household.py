@@ -30,6 +30,8 @@ class Household(Tracked, Base):
     __table_args__ = (
         # The eligibility and listing paths filter by region prefix and category.
         Index("ix_households_region_category", "region_code", "category"),
+        # A town's households by id: the join of a region-bound list (a town's warning queue).
+        Index("ix_households_region_id", "region_code", "id"),
         Index("ix_households_next_review_on", "next_review_on"),
     )
 

@@ -32,6 +32,16 @@ class WarningRecord(Tracked, Base):
             postgresql_where=text("status IN ('OPEN','DISPATCHED','ACKNOWLEDGED','ESCALATED')"),
         ),
         Index("ix_warnings_status_due", "status", "due_on"),
+        # The queue of warnings still to be worked, in its order (due date, then id): a keyset
+        # page reads its rows in index order from the cursor on, however deep, and stops at the
+        # page's end; resolved warnings, which pile up over the years, are not in it.
+        Index(
+            "ix_warnings_open_due",
+            "due_on",
+            "id",
+            sqlite_where=text("status IN ('OPEN','DISPATCHED','ACKNOWLEDGED','ESCALATED')"),
+            postgresql_where=text("status IN ('OPEN','DISPATCHED','ACKNOWLEDGED','ESCALATED')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -82,7 +82,7 @@ async def browser() -> AsyncIterator[Browser]:
 async def new_context(browser: Browser, **options: Any) -> BrowserContext:
     """A context as a person at a desk would have one: Chinese, a laptop's screen."""
     options.setdefault("locale", "zh-CN")
-    options.setdefault("viewport", {"width": 1280, "height": 900})
+    options.setdefault("viewport", {"width": 1280, "height": 800})
     context = await browser.new_context(**options)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
