@@ -9,7 +9,6 @@ masking and the audit of every read are the API's own, decided in one place.
 from __future__ import annotations
 
 import hmac
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +30,6 @@ from gateway.http.responses import request_id
 from gateway.models import Region, StaffUser
 from gateway.principal import Principal
 from schema.views import view_for
-
-log = logging.getLogger("lig.console")
 
 # Recorded as the purpose of every read the console makes (X-Purpose for the API), by role.
 PURPOSES = {
@@ -69,6 +66,7 @@ class Me:
 
     def fields(self, type_name: str, *names: str) -> str:
         """The names the view holds, as a selection (`a b c`)."""
+        # `members(first: 5) { … }` is asked for by its name, `members`.
         return " ".join(
             n for n in names if self.sees(type_name, n.partition(" ")[0].partition("(")[0])
         )
