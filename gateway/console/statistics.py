@@ -56,7 +56,7 @@ from gateway.models import (
     WarningRecord,
 )
 from gateway.monitoring.access import visible
-from gateway.monitoring.queries import overdue
+from gateway.monitoring.queries import overdue, select_warnings
 from gateway.principal import Principal
 
 # The categories of the low-income population, in the order the dashboard shows them.
@@ -213,8 +213,7 @@ async def warning_ages(conn: AsyncConnection, principal: Principal, today: date)
     # The bucket's CASE holds parameters (its cut-off times), so it is grouped on in an outer
     # statement, by name.
     ages = (
-        select(WarningRecord.kind.label("kind"), bucket.label("bucket"))
-        .join(Household, Household.id == WarningRecord.household_id)
+        select_warnings([WarningRecord.kind.label("kind"), bucket.label("bucket")], principal)
         .where(*visible(principal), WarningRecord.status.in_(OPEN_WARNING_STATUSES))
         .subquery()
     )
@@ -238,15 +237,9 @@ async def overdue_by_agency(
     # Its own alias: `visible` has an EXISTS over warning_assignments, which must not correlate
     # with the join here.
     assigned = aliased(WarningAssignment)
+    columns = [assigned.agency_code, Agency.name_zh, Agency.name_en, func.count().label("n")]
     rows = await conn.execute(
-        select(
-            assigned.agency_code,
-            Agency.name_zh,
-            Agency.name_en,
-            func.count().label("n"),
-        )
-        .select_from(WarningRecord)
-        .join(Household, Household.id == WarningRecord.household_id)
+        select_warnings(columns, principal)
         .outerjoin(assigned, assigned.warning_id == WarningRecord.id)
         .outerjoin(Agency, Agency.code == assigned.agency_code)
         .where(*visible(principal), overdue(today))

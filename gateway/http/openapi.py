@@ -412,7 +412,16 @@ def openapi_document(routes: list[BaseRoute]) -> dict[str, Any]:
     document: dict[str, Any] = orjson.loads(
         orjson.dumps(generator.get_schema(routes), option=orjson.OPT_NON_STR_KEYS)
     )
+    # A route's methods are a set: put each path's operations in one order, or the export
+    # would differ from one process to the next (string hashing is randomised).
+    document["paths"] = {
+        path: dict(sorted(operations.items(), key=lambda item: _METHOD_ORDER.index(item[0])))
+        for path, operations in document["paths"].items()
+    }
     return document
+
+
+_METHOD_ORDER = ["get", "head", "post", "put", "patch", "delete", "options", "trace"]
 
 
 def openapi_yaml(routes: list[BaseRoute]) -> str:

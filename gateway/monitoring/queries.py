@@ -80,11 +80,14 @@ def _filtered(
     return c
 
 
-def _from(columns: Sequence[Any], principal: Principal, flt: WarningFilter) -> AnySelect:
-    """`SELECT columns FROM warnings`, joined to households only when a region is asked for:
-    on a province's database a join for nothing costs a hash of every household."""
-    statement = select(*columns)
-    if principal.region_code is not None or flt.region_code is not None:
+def select_warnings(
+    columns: Sequence[Any], principal: Principal, region_code: str | None = None
+) -> AnySelect:
+    """`SELECT columns FROM warnings`, joined to households only when a region is asked for
+    (the principal's, or `region_code`): on a province's database a join for nothing costs a
+    hash of every household. The caller adds `visible(principal)`."""
+    statement = select(*columns).select_from(WarningRecord)
+    if principal.region_code is not None or region_code is not None:
         statement = statement.join(Household, Household.id == WarningRecord.household_id)
     return statement
 
@@ -98,7 +101,7 @@ def warning_page(
     limit: int,
 ) -> AnySelect:
     """Warnings by due date (then id), a keyset page at a time."""
-    statement = _from([WarningRecord], principal, flt).where(
+    statement = select_warnings([WarningRecord], principal, flt.region_code).where(
         *visible(principal), *_filtered(flt, today)
     )
     if after is not None:
@@ -121,7 +124,9 @@ def warning_by_id(principal: Principal, warning_id: int) -> AnySelect:
 
 def counts_by_status(principal: Principal, flt: WarningFilter, today: date) -> AnySelect:
     return (
-        _from([WarningRecord.status, func.count().label("count")], principal, flt)
+        select_warnings(
+            [WarningRecord.status, func.count().label("count")], principal, flt.region_code
+        )
         .where(*visible(principal), *_filtered(flt, today, with_status=False))
         .group_by(WarningRecord.status)
     )
