@@ -128,6 +128,15 @@ class Templates:
         return cluster.database_url(name)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> None:
+    """Argon2id at its lowest cost in the tests' own process (a third of a second and 64 MiB a
+    hash otherwise, many times over); `lig` subprocesses keep the real cost."""
+    from auth import passwords
+
+    passwords.set_cost(time_cost=1, memory_cost_kib=8, parallelism=1)
+
+
 @pytest.fixture(scope="session")
 def templates(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -294,28 +295,25 @@ async def test_users_cli_adds_and_refuses_naming_the_field(database_url: str) ->
     assert out["region"] == "320681100000"
     assert len(out["password"]) >= 20
 
-    for args, field in (
-        (("Bad Name", "--role", "auditor"), "username"),
-        (("wu.gang", "--role", "auditor"), "username"),  # taken
-        (("he.ping", "--role", "mayor"), "--role"),
-        (("he.ping", "--role", "town"), "--region"),
-        (("he.ping", "--role", "town", "--region", "999999"), "--region"),
-    ):
-        refused = lig("users", "add", *args, url=database_url)
+    refusals = {
+        ("Bad Name", "--role", "auditor"): "username",
+        ("wu.gang", "--role", "auditor"): "username",  # taken
+        ("he.ping", "--role", "mayor"): "--role",
+        ("he.ping", "--role", "town"): "--region",
+        ("he.ping", "--role", "town", "--region", "999999"): "--region",
+        ("he.ping", "--role", "auditor", "--password-stdin"): "password",  # "short"
+    }
+    # Side by side: each `lig` spends a second or two starting up.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(
+            pool.map(
+                lambda args: lig("users", "add", *args, url=database_url, stdin="short\n"),
+                refusals,
+            )
+        )
+    for (args, field), refused in zip(refusals.items(), results, strict=True):
         assert refused.returncode == 2, (args, refused.stdout)
         assert field in refused.stderr, (args, refused.stderr)
-    weak = lig(
-        "users",
-        "add",
-        "he.ping",
-        "--role",
-        "auditor",
-        "--password-stdin",
-        stdin="short\n",
-        url=database_url,
-    )
-    assert weak.returncode == 2
-    assert "password" in weak.stderr
 
     listed = lig("users", "list", "--json", url=database_url)
     assert [u["username"] for u in json.loads(listed.stdout)] == ["wu.gang"]

@@ -330,8 +330,14 @@ async def test_several_senders_share_the_queue_each_delivery_sent_once(
     home = await household(db)
     for _ in range(12):
         await warn(db, home, ["medical-security", "education"])
-    # Two "processes": each its own engine, claiming small batches at the same time.
-    settings = Settings(database_url=db.settings.database_url, **SETTINGS, webhook_batch_size=5)
+    # Two "processes": each its own engine, claiming small batches at the same time. Timeouts
+    # generous: one slow answer on a loaded machine would hold the endpoint's other deliveries
+    # back for a retry, which is another test's matter.
+    settings = Settings(
+        database_url=db.settings.database_url,
+        **{**SETTINGS, "webhook_timeout": 10.0, "webhook_connect_timeout": 10.0},
+        webhook_batch_size=5,
+    )
     other = Database(settings)
     senders = [Sender(db, settings), Sender(other, settings)]
     try:
