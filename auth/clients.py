@@ -48,6 +48,26 @@ async def known_region(session: AsyncSession, text: str, field: str = "--region"
     return code
 
 
+async def bound_region(
+    session: AsyncSession,
+    region: str | None,
+    needs_region: bool,
+    what: str,
+    problems: list[tuple[str, str]],
+) -> str | None:
+    """The 12-digit region a client or an account is bound to (None: every region); one that
+    is missing though `what` (a profile, a role) needs it, or is bad, goes into `problems`."""
+    if region is None:
+        if needs_region:
+            problems.append(("--region", f"the {what} needs the region it serves"))
+        return None
+    try:
+        return await known_region(session, region)
+    except InvalidInput as error:
+        problems.append(("--region", error.reason))
+        return None
+
+
 async def _validated(
     session: AsyncSession,
     name: str,
@@ -86,15 +106,7 @@ async def _validated(
     else:
         if not granted and profile is None:
             problems.append(("--scope", "give at least one scope, or a --profile"))
-    code: str | None = None
-    if region is None:
-        if needs_region:
-            problems.append(("--region", f"the {profile} profile needs the region it serves"))
-    else:
-        try:
-            code = await known_region(session, region)
-        except InvalidInput as error:
-            problems.append(("--region", error.reason))
+    code = await bound_region(session, region, needs_region, f"{profile} profile", problems)
     if problems:
         raise InvalidInput.many(problems)
     return name, frozenset(granted), code

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import passwords
-from auth.clients import DEMO_TOWN_REGION, known_region
+from auth.clients import DEMO_TOWN_REGION, bound_region
 from auth.roles import ROLES, person_subject
 from gateway.audit import record_change
 from gateway.database import Database
@@ -57,15 +57,8 @@ async def _validated(
     chosen = ROLES.get(role)
     if chosen is None:
         problems.append(("--role", f"unknown role {role!r}; known: {' '.join(sorted(ROLES))}"))
-    code: str | None = None
-    if region is None:
-        if chosen is not None and chosen.needs_region:
-            problems.append(("--region", f"the {role} role needs the region it serves"))
-    else:
-        try:
-            code = await known_region(session, region)
-        except InvalidInput as error:
-            problems.append(("--region", error.reason))
+    needs_region = chosen is not None and chosen.needs_region
+    code = await bound_region(session, region, needs_region, f"{role} role", problems)
     if problems:
         raise InvalidInput.many(problems)
     return code
