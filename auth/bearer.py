@@ -11,7 +11,7 @@ from authlib.oauth2.rfc6750 import InvalidTokenError
 from starlette.requests import Request
 
 from auth.keys import KeyRing
-from auth.tokens import REALM, issuer_for, refusal, refused, standing, verify
+from auth.tokens import REALM, AccessToken, issuer_for, refusal, refused, standing, verify
 from gateway.database import Database
 from gateway.errors import Unauthenticated
 from gateway.principal import Principal
@@ -63,24 +63,15 @@ async def authenticate_header(
     (unix seconds), or BearerRefused. `base_url` is the http(s) base URL the client called, for
     the issuer when LIG_ISSUER is unset. Also for the websocket's connection_init
     (gateway/subscriptions)."""
-    scheme, _, value = authorization.strip().partition(" ")
-    text = value.strip()
-    if scheme.lower() != "bearer" or not text:
-        raise BearerRefused(
-            "an access token is required: send `Authorization: Bearer <token>` "
-            "(tokens come from POST /oauth/token)"
-        )
+    token = await verified_token(ring, authorization, base_url)
     try:
-        if len(text) > MAX_TOKEN_LENGTH:
-            raise refused("the access token is too long")
-        token = await verify(
-            ring,
-            text,
-            issuer=issuer_for(ring.settings, base_url),
-            audience=ring.settings.audience,
-        )
+        # On the primary, always: a revocation counts at once. With standbys, the statement
+        # also reads where the acting client's last change left the WAL (read-your-writes).
+        position_of = token.subject if db.replicas.enabled else None
         async with db.reader.connect() as conn:
-            client = await standing(conn, token.client_id, token.jti, token.username)
+            client = await standing(
+                conn, token.client_id, token.jti, token.username, position_of=position_of
+            )
         reason = refusal(token, client)
         if reason is not None or client is None:
             raise refused(reason or "the token's client is unknown")
@@ -93,5 +84,30 @@ async def authenticate_header(
         scopes=token.scopes & client.scopes,
         region_code=client.region_code,
         token_id=token.jti,
+        last_write_lsn=client.last_write_lsn,
     )
     return principal, token.expires_at
+
+
+async def verified_token(ring: KeyRing, authorization: str, base_url: str) -> AccessToken:
+    """The token of an `Authorization` value whose signature and claims check out, or
+    BearerRefused; its standing is not checked (the compiled eligibility statement checks it in
+    the same round trip as the lookup, gateway/eligibility/compiled.py)."""
+    scheme, _, value = authorization.strip().partition(" ")
+    text = value.strip()
+    if scheme.lower() != "bearer" or not text:
+        raise BearerRefused(
+            "an access token is required: send `Authorization: Bearer <token>` "
+            "(tokens come from POST /oauth/token)"
+        )
+    try:
+        if len(text) > MAX_TOKEN_LENGTH:
+            raise refused("the access token is too long")
+        return await verify(
+            ring,
+            text,
+            issuer=issuer_for(ring.settings, base_url),
+            audience=ring.settings.audience,
+        )
+    except InvalidTokenError as error:
+        raise BearerRefused.invalid(error) from None

@@ -27,7 +27,7 @@ from typing import Any, cast
 
 from joserfc.errors import JoseError
 from joserfc.jwk import DictKey, ECKey, KeyParameters, KeySet
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from gateway.audit import record_change
@@ -45,6 +45,8 @@ RELOAD_SECONDS = 60.0
 # A token naming a kid this process does not know makes it read the keys again, at most this often
 # (a stream of made-up kids must not become a stream of database reads).
 UNKNOWN_KID_RELOAD_SECONDS = 5.0
+# pg_advisory_xact_lock key of `prepare` (any fixed bigint: "ligkeys" in ASCII).
+_PREPARE_LOCK = 0x6C_6967_6B65_7973
 
 log = logging.getLogger("lig.keys")
 
@@ -105,7 +107,15 @@ def verifies_until(retired_at: datetime, settings: Settings) -> datetime:
 
 async def prepare(session: AsyncSession, file_key: ECKey | None) -> str | None:
     """Put the signing key in place; answers what to tell the operator when one was generated
-    (the caller says it: `lig serve` prints it, the app's key ring logs a warning)."""
+    (the caller says it: `lig serve` prints it, the app's key ring logs a warning).
+
+    Every process does this on its first request, so several do it at once: on PostgreSQL they
+    take turns (an advisory lock held until the transaction ends), so that one generates the
+    key, or stores the key file's public half, and the others find it. (SQLite: the unit of
+    work's BEGIN IMMEDIATE already makes them take turns.)
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(_PREPARE_LOCK)))
     now = utcnow()
     if file_key is not None:
         kid = _kid(file_key)

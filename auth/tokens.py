@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auth.keys import ALG, KeyRing, Keys
 from auth.roles import CONSOLE_CLIENT_ID, ROLES, USER_PREFIX, person_subject
-from gateway.models import OAuthClient, RevokedToken, StaffUser
+from gateway.models import ClientWritePosition, OAuthClient, RevokedToken, StaffUser
 from gateway.settings import Settings
 
 REALM = "lig"
@@ -239,8 +239,37 @@ _CLAIM_PROBLEMS = {
 }
 
 
+# Tokens whose signature and claims checked out, by (token, issuer, audience): a department
+# sends the same token for up to an hour, and checking an ES256 signature and the claims again
+# costs more than the whole eligibility lookup of one ID. Bounded; oldest out first.
+_VERIFIED_MAX = 4096
+_verified: dict[tuple[str, str, str], tuple[AccessToken, str, ECKey]] = {}
+
+
 async def verify(ring: KeyRing, token: str, *, issuer: str, audience: str) -> AccessToken:
-    """Check header, signature and claims; raises `InvalidTokenError` saying what is wrong."""
+    """Check header, signature and claims; raises `InvalidTokenError` saying what is wrong.
+
+    A token checked before is answered from `_verified` while it has not expired and the key that
+    verified it is still the ring's key for its kid (a retired or replaced key is noticed as soon
+    as the ring reloads, exactly as without the cache).
+    """
+    cache_key = (token, issuer, audience)
+    hit = _verified.get(cache_key)
+    if hit is not None:
+        checked, kid, key = hit
+        if checked.expires_at > time.time() and (await ring.current()).verifying.get(kid) is key:
+            return checked
+        del _verified[cache_key]
+    checked, kid, key = await _verify(ring, token, issuer=issuer, audience=audience)
+    if len(_verified) >= _VERIFIED_MAX:
+        del _verified[next(iter(_verified))]
+    _verified[cache_key] = (checked, kid, key)
+    return checked
+
+
+async def _verify(
+    ring: KeyRing, token: str, *, issuer: str, audience: str
+) -> tuple[AccessToken, str, ECKey]:
     header = _header(token)
     if header.get("alg") != ALG:
         raise refused(f"the token is not signed with {ALG}")
@@ -287,7 +316,7 @@ async def verify(ring: KeyRing, token: str, *, issuer: str, audience: str) -> Ac
         raise refused("the token's sub and client_id do not name one client")
     if not isinstance(claims.get("scope", ""), str):
         raise refused("the token's scope is not a space-separated string")
-    return AccessToken(dict(claims))
+    return AccessToken(dict(claims)), kid, key
 
 
 def _claim_name(claim: str) -> str:
@@ -320,13 +349,25 @@ class Standing:
     secret_rotated_at: datetime | None
     token_revoked: bool
     user: UserStanding | None = None
+    # The primary's WAL position after the acting client's last change, when asked for.
+    last_write_lsn: int = 0
 
 
 async def standing(
-    conn: AsyncConnection | AsyncSession, client_id: str, jti: str, username: str | None = None
+    conn: AsyncConnection | AsyncSession,
+    client_id: str,
+    jti: str,
+    username: str | None = None,
+    *,
+    position_of: str | None = None,
 ) -> Standing | None:
     """One statement: the client row (with the person's, for a person's token) and whether the
-    jti is revoked. None: no such client."""
+    jti is revoked. None: no such client.
+
+    With `position_of` (who acts: the client, or `user:NAME`), the same statement also reads
+    where that one's last change left the primary's WAL, so that its reads can be sent to a
+    standby that has replayed it (gateway/replicas.py) at no cost of a round trip.
+    """
     user = StaffUser.__table__
     statement = select(
         OAuthClient.agency_code,
@@ -343,10 +384,16 @@ async def standing(
         user.c.password_changed_at,
     ).where(OAuthClient.client_id == client_id)
     statement = statement.outerjoin(user, user.c.username == (username or ""))
+    if position_of is not None:
+        written = select(ClientWritePosition.lsn).where(
+            ClientWritePosition.client_id == position_of
+        )
+        statement = statement.add_columns(written.scalar_subquery().label("last_write_lsn"))
     row = (await conn.execute(statement)).one_or_none()
     if row is None:
         return None
     client_scopes = frozenset(row.scopes)
+    last_write_lsn = (row.last_write_lsn or 0) if position_of is not None else 0
     if username is None:
         return Standing(
             agency=row.agency_code,
@@ -355,6 +402,7 @@ async def standing(
             revoked_at=row.revoked_at,
             secret_rotated_at=row.secret_rotated_at,
             token_revoked=bool(row.token_revoked),
+            last_write_lsn=last_write_lsn,
         )
     role = ROLES.get(row.role) if row.username is not None else None
     return Standing(
@@ -369,6 +417,7 @@ async def standing(
             disabled=row.disabled_at is not None,
             password_changed_at=row.password_changed_at,
         ),
+        last_write_lsn=last_write_lsn,
     )
 
 

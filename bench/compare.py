@@ -229,7 +229,9 @@ async def _connect(dsn: str) -> asyncpg.Connection:
 # ---- Data ---------------------------------------------------------------------------------------
 
 
-def load_county(engine: PostgresEngine, env: dict[str, str], args: argparse.Namespace) -> dict:
+def load_county(
+    engine: PostgresEngine, env: dict[str, str], args: argparse.Namespace
+) -> dict[str, Any]:
     """The demo county by `gateway.demo.loader.load` (no comparison), in a subprocess."""
     cmd = [sys.executable, "-c", LOADER, str(args.people), str(args.households or 0)]
     cmd += [str(args.seed)]
@@ -239,7 +241,7 @@ def load_county(engine: PostgresEngine, env: dict[str, str], args: argparse.Name
     )
     if done.returncode:
         raise RuntimeError(f"the demo load failed ({done.returncode}):\n{done.stdout[-2000:]}")
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     out["seconds"] = time.perf_counter() - start
     return out
 
@@ -386,7 +388,7 @@ async def floor(dsn: str, as_of: dt.date, rounds: int = 3) -> dict[str, Any]:
         await conn.close()
 
 
-def check(found: dict[int, tuple[int, ...]], warned: dict[int, tuple[int, ...]]) -> dict:
+def check(found: dict[int, tuple[int, ...]], warned: dict[int, tuple[int, ...]]) -> dict[str, Any]:
     """The floor's households (and their events) against the open warnings'."""
     only_floor = sorted(set(found) - set(warned))
     only_gateway = sorted(set(warned) - set(found))

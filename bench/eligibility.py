@@ -188,9 +188,10 @@ def machine_cpu() -> tuple[float, float]:
 
 
 class CpuMeter:
-    """CPU use over an interval, 100 % = one core: the machine, the gateway process, and the
-    processes that are neither this run's (itself, its children, its PostgreSQL) nor idle, and
-    the hypervisor's steal."""
+    """CPU use over an interval, 100 % = one core: the machine, the gateway process (with its
+    children: `lig serve --workers N` serves from N worker processes), and the processes that
+    are neither this run's (itself, its children, its PostgreSQL) nor idle, and the
+    hypervisor's steal."""
 
     def __init__(self, gateway_pid: int | None = None, postmaster_pid: int | None = None) -> None:
         self.gateway, self.roots = gateway_pid, [os.getpid(), *filter(None, [postmaster_pid])]
@@ -198,7 +199,7 @@ class CpuMeter:
 
     def _sample(self) -> tuple[float, ...]:
         procs = processes()
-        gw = procs[self.gateway][1] if self.gateway in procs else 0.0
+        gw = tree_cpu(procs, [self.gateway]) if self.gateway else 0.0
         return time.perf_counter(), *machine_cpu(), tree_cpu(procs, self.roots), gw
 
     def read(self) -> dict[str, float]:
@@ -351,7 +352,9 @@ def load_demo(args: argparse.Namespace, cluster: Cluster, env: dict[str, str]) -
     wall = time.perf_counter() - t
     if proc.returncode:
         raise RuntimeError(f"`lig demo load` failed ({proc.returncode}):\n{stdout}\n{stderr}")
-    rows = next((json.loads(ln)["loaded"] for ln in stdout.splitlines() if ln.startswith("{")), {})
+    rows: dict[str, int] = next(
+        (json.loads(ln)["loaded"] for ln in stdout.splitlines() if ln.startswith("{")), {}
+    )
     text = time_file.read_text()
 
     def field(name: str) -> float:
@@ -386,7 +389,7 @@ async def prepare_data(args: argparse.Namespace, dsn: str) -> dict[str, Any]:
         want = int(len(known) * args.unknown_share / max(1e-9, 1 - args.unknown_share)) + 50
         unknown: dict[str, None] = {}  # insertion-ordered set
         while len(unknown) < want:
-            cands = set()
+            cands: set[str] = set()
             while len(cands) < 2 * want:
                 born = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(90 * 365))
                 area = rng.choice(["320681", "320682", "320684"])
@@ -436,9 +439,11 @@ class Gateway:
         self.url = f"{self.base}/graphql"
         self.log_path = tmp / "gateway.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.extra_args: list[str] = []  # more `lig serve` options (bench/province.py: --workers)
 
     def start(self) -> int:
         cmd = [self.args.lig, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd += self.extra_args
         log(f"starting gateway: {' '.join(cmd)} (LIG_DB_POOL_SIZE={self.env['LIG_DB_POOL_SIZE']})")
         with open(self.log_path, "wb") as logf:
             self.proc = subprocess.Popen(
@@ -476,7 +481,8 @@ class Gateway:
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                # its own session: the process group holds any worker processes too
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self.proc = None
 
@@ -489,9 +495,18 @@ class Auth:
     left. A gateway without `lig clients` (an older --ref) gets no auth headers, as before. The
     headers are also kept in a file for wrk (in the temp dir; the token is never reported)."""
 
-    def __init__(self, args: argparse.Namespace, env: dict[str, str], gw: Gateway) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        env: dict[str, str],
+        gw: Gateway,
+        client: tuple[str, ...] = CLIENT,
+        purpose: str = PURPOSE,
+        file_name: str = "headers.txt",
+    ) -> None:
         self.args, self.env, self.gw = args, env, gw
-        self.file = gw.log_path.parent / "headers.txt"
+        self.client, self.purpose = client, purpose
+        self.file = gw.log_path.parent / file_name
         self.enabled = False
         self.client_id: str | None = None
         self._secret = ""
@@ -510,7 +525,7 @@ class Auth:
                 self.file.write_text("")
                 return False
             raise RuntimeError(f"`lig clients --help` failed:\n{probe.stdout}{probe.stderr}")
-        r = run([self.args.lig, "clients", "add", *CLIENT])
+        r = run([self.args.lig, "clients", "add", *self.client])
         line = next((ln for ln in r.stdout.splitlines() if ln.startswith("{")), None)
         if r.returncode or line is None:
             raise RuntimeError(f"`lig clients add` failed ({r.returncode}):\n{r.stdout}{r.stderr}")
@@ -518,7 +533,7 @@ class Auth:
         self.client_id, self._secret = creds["client_id"], creds["client_secret"]
         self.enabled = True
         self.headers()
-        log(f"registered client {self.client_id} ({' '.join(CLIENT)}); token fetched")
+        log(f"registered client {self.client_id} ({' '.join(self.client)}); token fetched")
         return True
 
     def headers(self) -> dict[str, str]:
@@ -539,7 +554,7 @@ class Auth:
             answer = r.json()
             self._token = answer["access_token"]
             self._expires = time.monotonic() + float(answer.get("expires_in", 3600))
-        out = {"Authorization": f"Bearer {self._token}", "X-Purpose": PURPOSE}
+        out = {"Authorization": f"Bearer {self._token}", "X-Purpose": self.purpose}
         self.file.write_text("".join(f"{k}: {v}\n" for k, v in out.items()))
         return out
 
@@ -786,7 +801,12 @@ async def check_answers(
 
 
 async def count_statements(
-    url: str, dsn: str, batch_sets: dict[str, list[list[str]]], n: int, headers: dict[str, str]
+    url: str,
+    dsn: str,
+    batch_sets: dict[str, list[list[str]]],
+    n: int,
+    headers: dict[str, str],
+    make_body: Callable[[list[str]], dict[str, Any]] = body,
 ) -> dict[str, Any]:
     """SQL statements PostgreSQL runs per gateway request (pg_stat_statements, track = top).
 
@@ -794,7 +814,8 @@ async def count_statements(
     each has reloaded the setting. pg_stat_statements does not see the empty statement (";")
     of SQLAlchemy's pool pre-ping, a round trip per checkout. The gateway's audit sealer (a
     background task that hash-chains the stored audit events every few seconds) is counted too:
-    its share is spread over the requests."""
+    its share is spread over the requests. `make_body` makes a request's body of a batch
+    (bench/province.py counts a page of households with it too)."""
     conn = await asyncpg.connect(dsn)
     out: dict[str, Any] = {}
     try:
@@ -804,12 +825,12 @@ async def count_statements(
 
             async def send(batches: list[list[str]]) -> None:
                 for ids in batches:
-                    r = await client.post(url, json=body(ids))
+                    r = await client.post(url, json=make_body(ids))
                     if r.status_code != 200 or "errors" in r.json():
                         raise RuntimeError(f"statement count: {r.status_code} {r.text[:500]}")
 
             await asyncio.sleep(0.5)
-            await send(batch_sets["batch1"][:50])
+            await send((batch_sets.get("batch1") or next(iter(batch_sets.values())))[:50])
             for name, batches in batch_sets.items():
                 await conn.execute("SELECT pg_stat_statements_reset()")
                 await send(batches[:n])

@@ -367,11 +367,11 @@ def compare(
     extra = [k for k in found if k not in expected]
     wrong: list[str] = []
     fields_wrong: dict[str, int] = {}
-    for key, values in expected.items():
+    for key, fold in expected.items():
         got = found.get(key)
         if got is None:
             continue
-        want = tuple(_text(v) for v in values)
+        want = tuple(_text(v) for v in fold)
         if got != want:
             for n, a, b in zip(names, want, got, strict=True):
                 if a != b:
@@ -773,7 +773,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     started = dt.datetime.now()
-    meta = {
+    meta: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M"),
         "machine": machine(),
         "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3]),

@@ -16,6 +16,7 @@ from auth.keys import KeyRing
 from gateway.audit.sealer import run_sealer
 from gateway.console.routes import routes as console_routes
 from gateway.database import Database
+from gateway.eligibility.runner import CompiledEligibility
 from gateway.http import api_v1
 from gateway.http.graphql import graphql_endpoint
 from gateway.http.health import healthz, readyz
@@ -51,6 +52,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.db = Database(settings)
+        # The hot path of eligibility documents (PostgreSQL; gateway/http/compiled.py).
+        compiled = None
+        if settings.compiled_eligibility and app.state.db.dialect == "postgresql":
+            compiled = CompiledEligibility(settings)
+        app.state.compiled_eligibility = compiled
         # Reads the key file (if any) now; the database on first use (auth/keys.py).
         app.state.keys = KeyRing(app.state.db, settings)
         # Build the full schema (and its guards) now rather than on the first request.
@@ -76,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if compiled is not None:
+                await compiled.close()
             await app.state.db.dispose()
 
     return Starlette(

@@ -207,6 +207,15 @@ def serve(
             "--demo", help="Load demo data if the database is empty; print demo client secrets."
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes sharing the port (about one per core; they coordinate "
+            "through the database, docs/deployment.md).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the gateway (migrating the database first)."""
     import uvicorn
@@ -236,6 +245,21 @@ def serve(
         _print_demo_clients(clients, host, port)
     if people:
         _print_demo_users(people, host, port)
+    if workers > 1:
+        # Each worker builds its own app (and its pools) from the same settings; uvicorn needs
+        # an import string to start them. The app made above only checked that it can be made.
+        del asgi
+        uvicorn.run(
+            "gateway.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=False,
+            server_header=False,
+        )
+        return
     uvicorn.run(
         asgi,
         host=host,

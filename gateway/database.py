@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gateway.replicas import Replicas, Standby, standby_name
 from gateway.settings import Settings
 
 # A SELECT of any columns (SQLAlchemy 2.1 types a Select by its column types).
@@ -57,8 +58,15 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(settings: Settings, *, autocommit: bool = False) -> AsyncEngine:
-    url = settings.database_url
+def create_engine(
+    settings: Settings,
+    *,
+    autocommit: bool = False,
+    url: str | None = None,
+    connect_timeout: float | None = None,
+) -> AsyncEngine:
+    """The engine of LIG_DATABASE_URL, or of `url` (a standby's)."""
+    url = url or settings.database_url
     if is_sqlite(url):
         engine = create_async_engine(url, echo=settings.db_echo)
         event.listen(
@@ -78,6 +86,8 @@ def create_engine(settings: Settings, *, autocommit: bool = False) -> AsyncEngin
         # checkout still wraps the pre-ping in BEGIN … ROLLBACK (measured: 3 extra round trips
         # per lookup), one that is always in autocommit pings with a bare ";".
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
+        # asyncpg waits 60 s for a connection by default: too long to learn a standby is away.
+        **({"connect_args": {"timeout": connect_timeout}} if connect_timeout else {}),
     )
 
 
@@ -101,6 +111,23 @@ class Database:
         # never wait for the write lock that units of work take at BEGIN.
         self.reader = create_engine(settings, autocommit=True)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # Streaming standbys for the reads of requests (gateway/replicas.py decides which).
+        self.replicas = Replicas(
+            self.reader,
+            [
+                Standby(
+                    standby_name(url),
+                    create_engine(
+                        settings,
+                        autocommit=True,
+                        url=url,
+                        connect_timeout=settings.database_replica_connect_timeout,
+                    ),
+                )
+                for url in settings.replica_urls
+            ],
+            max_lag=settings.database_replica_max_lag_seconds,
+        )
 
     @property
     def dialect(self) -> str:
@@ -126,6 +153,7 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.reader.dispose()
+        await self.replicas.dispose()
 
 
 async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -15,6 +15,9 @@ class Principal:
     scopes: frozenset[str]
     region_code: str | None = None  # a 12-digit code; None means every region
     token_id: str | None = None  # the access token's `jti`, for the audit trail
+    # The primary's WAL position after this client's own last change (0: none kept): its reads
+    # go to a standby only once it has replayed that far (gateway/replicas.py).
+    last_write_lsn: int = 0
 
     def covers_region(self, region_code: str) -> bool:
         return self.region_code is None or within(region_code, self.region_code)

@@ -6,14 +6,19 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./lig.db"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LIG_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value is named, never echoed (database URLs hold passwords).
+    model_config = SettingsConfigDict(
+        env_prefix="LIG_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "production", "test"] = "production"
     database_url: str = DEFAULT_DATABASE_URL
@@ -21,12 +26,23 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=5, ge=0, le=200)
     db_echo: bool = False
+    # Streaming-replication standbys that serve reads (gateway/replicas.py), comma-separated
+    # PostgreSQL URLs (postgresql+asyncpg://lig@standby-1/lig,…); empty: every read goes to the
+    # primary. A standby more than `database_replica_max_lag_seconds` behind in its replay, or
+    # not reachable within `database_replica_connect_timeout` seconds, is skipped.
+    database_replica_urls: str = ""
+    database_replica_max_lag_seconds: float = Field(default=5.0, gt=0, le=3600)
+    database_replica_connect_timeout: float = Field(default=2.0, gt=0, le=60)
 
     # Pagination: the largest page any list answers, and the default page.
     max_page_size: int = Field(default=100, ge=1, le=1000)
     default_page_size: int = Field(default=20, ge=1, le=1000)
     # Eligibility: how many ID numbers one call may ask about (CONTRACT.md fixes 1,000).
     max_eligibility_batch: int = Field(default=1000, ge=1, le=1000)
+    # PostgreSQL: eligibility documents compiled to one statement each (gateway/eligibility/
+    # compiled.py), run on a pool of their own of this many connections per process.
+    compiled_eligibility: bool = True
+    eligibility_pool_size: int = Field(default=8, ge=1, le=200)
 
     # OAuth 2.0 authorization server (auth/). The issuer is the gateway's public base URL, e.g.
     # https://lig.mzj.example.gov.cn; unset, it is taken from each request's own base URL.
@@ -147,6 +163,48 @@ class Settings(BaseSettings):
     console_lockout_seconds: int = Field(default=900, ge=1, le=86_400)
     console_idle_seconds: int = Field(default=1800, ge=60, le=86_400)
     console_secure_cookies: Literal["auto", "always", "never"] = "auto"
+
+    @model_validator(mode="after")
+    def _replicas_are_postgresql_standbys(self) -> Settings:
+        parse_replica_urls(self.database_replica_urls, self.database_url)
+        return self
+
+    @property
+    def replica_urls(self) -> tuple[str, ...]:
+        return parse_replica_urls(self.database_replica_urls, self.database_url)
+
+
+def parse_replica_urls(text: str, primary_url: str) -> tuple[str, ...]:
+    """LIG_DATABASE_REPLICA_URLS as a tuple of URLs; ValueError naming what is wrong (never a
+    password: a URL that does not parse is named by its position only)."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        return ()
+    name = "LIG_DATABASE_REPLICA_URLS"
+    try:
+        primary = make_url(primary_url)
+    except (ArgumentError, ValueError):
+        raise ValueError("LIG_DATABASE_URL is not a database URL") from None
+    if primary.get_backend_name() != "postgresql":
+        raise ValueError(
+            f"{name}: read replicas are streaming-replication standbys of a PostgreSQL primary; "
+            f"LIG_DATABASE_URL is {primary.get_backend_name()} (SQLite is one file: leave "
+            f"{name} empty)"
+        )
+    for number, item in enumerate(items, start=1):
+        try:
+            url = make_url(item)
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            url = None
+        form = "postgresql+asyncpg://user@host:port/database"
+        if url is None:
+            raise ValueError(f"{name}: URL {number} of {len(items)} is not a URL like {form}")
+        shown = url.render_as_string(hide_password=True)
+        if url.drivername != "postgresql+asyncpg" or not url.host or not url.database:
+            raise ValueError(f"{name}: {shown} is not a PostgreSQL standby's URL like {form}")
+        if url == primary:
+            raise ValueError(f"{name}: {shown} is LIG_DATABASE_URL itself, not a standby")
+    return tuple(items)
 
 
 @lru_cache(maxsize=1)

@@ -38,6 +38,7 @@ from graphql import (
 from auth import policy
 from gateway.errors import Forbidden
 from schema.build import build_schema
+from schema.writes import route_mutations
 
 Resolver = Callable[..., Any]
 
@@ -190,6 +191,8 @@ def _copy_field(field: GraphQLField, remap: Callable[[Any], Any]) -> GraphQLFiel
 @lru_cache(maxsize=1)
 def full_schema() -> GraphQLSchema:
     schema = build_schema()._schema
+    # Inside the guards: a mutation the policy refuses notes no WAL position.
+    route_mutations(schema)
     guard_full_schema(schema)
     return schema
 

@@ -67,3 +67,24 @@ def test_any_single_digit_error_is_caught(
     digits[position] = str((int(digits[position]) + delta) % 10)
     # MOD 11-2 detects every single-character substitution.
     assert idnumber.check_character("".join(digits[:17])) != number[17]
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_character_is_the_weighted_sum(first17: str) -> None:
+    # check_character reads the digits in base 13 (13 ≡ 2 mod 11); the standard's definition:
+    weighted = sum(int(d) * w for d, w in zip(first17, idnumber._WEIGHTS, strict=True))
+    assert idnumber.check_character(first17) == "10X98765432"[weighted % 11]
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        # Digits of other scripts are digits to Python, never to an ID number.
+        "３２０６８１１９８００１０１１２３０",  # fullwidth
+        "320681198001011٢30",  # an Arabic-Indic two
+        "32068_1198001011230",
+    ],
+)
+def test_only_ascii_digits(number: str) -> None:
+    with pytest.raises(idnumber.IdNumberError):
+        idnumber.validate(number)

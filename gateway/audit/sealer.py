@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, String, Table, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -100,6 +101,18 @@ class _LostRace(Exception):
     pass
 
 
+_SEAL_ALL = text(
+    """UPDATE audit_events AS e SET seq = v.seq, prev_hash = v.prev, hash = v.hash
+    FROM unnest(:ids, :seqs, :prevs, :hashes) AS v(id, seq, prev, hash)
+    WHERE e.id = v.id AND e.seq IS NULL"""
+).bindparams(
+    bindparam("ids", type_=ARRAY(BigInteger)),
+    bindparam("seqs", type_=ARRAY(BigInteger)),
+    bindparam("prevs", type_=ARRAY(String)),
+    bindparam("hashes", type_=ARRAY(String)),
+)
+
+
 async def _seal_in(conn: AsyncConnection, batch_size: int) -> int:
     last = (
         await conn.execute(
@@ -121,14 +134,29 @@ async def _seal_in(conn: AsyncConnection, batch_size: int) -> int:
         digest = event_hash(EventContent.of(row), seq, prev_hash)
         params.append({"b_id": row.id, "b_seq": seq, "b_prev": prev_hash, "b_hash": digest})
         prev_hash = digest
-    result = await conn.execute(
-        update(events)
-        .where(events.c.id == bindparam("b_id"), events.c.seq.is_(None))
-        .values(seq=bindparam("b_seq"), prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")),
-        params,
-    )
-    # Some rows sealed since they were read. (asyncpg does not count an executemany, -1: there
-    # the seal's key settles the race, as a sealer that started from an older seal collides.)
+    if conn.dialect.name == "postgresql":
+        # One UPDATE for the batch: asyncpg runs an executemany as one statement per row, and
+        # every read stores an event, so that was one more statement per request.
+        result = await conn.execute(
+            _SEAL_ALL,
+            {
+                "ids": [p["b_id"] for p in params],
+                "seqs": [p["b_seq"] for p in params],
+                "prevs": [p["b_prev"] for p in params],
+                "hashes": [p["b_hash"] for p in params],
+            },
+        )
+    else:
+        result = await conn.execute(
+            update(events)
+            .where(events.c.id == bindparam("b_id"), events.c.seq.is_(None))
+            .values(
+                seq=bindparam("b_seq"), prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")
+            ),
+            params,
+        )
+    # Some rows sealed since they were read. (-1: a driver that does not count an executemany;
+    # there the seal's key settles the race, as a sealer that started from an older seal collides.)
     if result.rowcount not in (-1, len(params)):
         raise _LostRace
     last_seq = first_seq + len(rows) - 1

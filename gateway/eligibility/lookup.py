@@ -6,7 +6,7 @@ PostgreSQL (one prepared statement for every batch size), as an IN list on SQLit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -113,3 +113,26 @@ def _answer(number: str, row: Any) -> EligibilityAnswer:
             number, True, Category(row.category), status.value, row.valid_until
         )
     return EligibilityAnswer(number, True, Category.NONE, status.value, None)
+
+
+def _sql_list(values: Iterable[str]) -> str:
+    return ", ".join(f"'{v}'" for v in sorted(values))
+
+
+# The same answer as `_answer`, as SQL over a row `f` of `statement`'s columns (all NULL when the
+# number is unknown), for the compiled eligibility statement (gateway/eligibility/compiled.py).
+# Kept beside `_answer` so the two change together; tests check they agree for every status.
+_FOUND = "f.person_id IS NOT NULL"
+_IN_FORCE_SQL = (
+    f"({_FOUND} AND f.deceased_on IS NULL AND f.status IN ({_sql_list(_IN_FORCE)})"
+    f" AND f.category <> '{Category.NONE}')"
+)
+SQL_ANSWER = {
+    "found": _FOUND,
+    "category": f"CASE WHEN {_IN_FORCE_SQL} THEN f.category ELSE '{Category.NONE}' END",
+    "status": (
+        f"CASE WHEN NOT {_FOUND} THEN 'UNKNOWN' WHEN f.deceased_on IS NOT NULL THEN 'DECEASED'"
+        " WHEN f.status IS NULL THEN 'NO_HOUSEHOLD' ELSE f.status END"
+    ),
+    "validUntil": f"CASE WHEN {_IN_FORCE_SQL} THEN f.valid_until END",
+}

@@ -236,6 +236,9 @@ async def _push(request: Request, kind: PushKind) -> Response:
                 chunk_size=settings.push_chunk_size,
                 turn_wait_seconds=settings.push_turn_wait_seconds,
             )
+        # Committed: the client's next reads, on any process, must see it (gateway/replicas.py;
+        # GraphQL mutations do the same in schema/writes.py).
+        await db.replicas.note_write(principal.client_id)
     except _Refusal as refusal:
         refusal.response.headers["x-request-id"] = rid
         return refusal.response

@@ -13,6 +13,7 @@ from gateway.models.oauth import OAuthClient, RevokedToken, SigningKey
 from gateway.models.person import Person
 from gateway.models.push import PushReceipt, PushReceiptItem
 from gateway.models.region import Region
+from gateway.models.replica import ClientWritePosition
 from gateway.models.staff import AuthorizationCode, ConsoleSession, StaffUser
 from gateway.models.standard import RegionalStandard
 from gateway.models.sync import (
@@ -42,6 +43,7 @@ __all__ = [
     "StaffUser",
     "Application",
     "CalendarDay",
+    "ClientWritePosition",
     "ComparisonQueue",
     "ComparisonRun",
     "ProcedureLimit",
