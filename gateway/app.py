@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,7 +47,8 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, serving: bool = False) -> Starlette:
+    """The app; `serving`: it is this process's one app for its whole life (`lig serve`)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -73,6 +75,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.webhook_poll_seconds > 0:
             tasks.append(asyncio.create_task(run_sender(app.state.db, settings)))
         app.state.notice_hub = NoticeHub(app.state.db, settings)
+        if serving:
+            # What start-up built (schemas, policy tables, templates) lives as long as the
+            # process: keep it out of the garbage collector's full passes, which otherwise walk
+            # all of it while requests wait. (Not for apps made and dropped by the dozen, as
+            # tests make them: frozen objects are never freed.)
+            gc.freeze()
         try:
             yield
         finally:
@@ -91,3 +99,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(MetricsMiddleware)],
         lifespan=lifespan,
     )
+
+
+def serving_app() -> Starlette:
+    """The app of a `lig serve --workers N` worker process (uvicorn's factory)."""
+    return create_app(serving=True)

@@ -236,7 +236,7 @@ def serve(
             )
     try:
         message, clients, people = asyncio.run(_serve_setup(settings, demo))
-        asgi = create_app(settings)
+        asgi = create_app(settings, serving=True)
     except KeyFileError as error:
         raise fail(str(error)) from None
     if message:
@@ -250,7 +250,7 @@ def serve(
         # an import string to start them. The app made above only checked that it can be made.
         del asgi
         uvicorn.run(
-            "gateway.app:create_app",
+            "gateway.app:serving_app",
             factory=True,
             workers=workers,
             host=host,
