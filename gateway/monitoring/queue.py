@@ -56,12 +56,18 @@ async def queued_for(session: AsyncSession, ids: Iterable[int]) -> dict[int, dat
 
 async def done(session: AsyncSession, taken: dict[int, datetime]) -> None:
     """Remove the households compared, unless queued again since they were read (a later
-    `queued_at`): that change was not seen, and waits for the next pass."""
-    if taken:
+    `queued_at`): that change was not seen, and waits for the next pass.
+
+    On PostgreSQL a row another transaction holds is skipped, not waited for: whoever holds it is
+    queueing the household again (a push, a sync), so it stays queued either way; waiting for
+    that transaction deadlocked with pushes (measured at province scale)."""
+    if not taken:
+        return
+    read = tuple_(ComparisonQueue.household_id, ComparisonQueue.queued_at).in_(list(taken.items()))
+    if session.get_bind().dialect.name == "postgresql":
+        free = select(ComparisonQueue.household_id).where(read).with_for_update(skip_locked=True)
         await session.execute(
-            delete(ComparisonQueue).where(
-                tuple_(ComparisonQueue.household_id, ComparisonQueue.queued_at).in_(
-                    list(taken.items())
-                )
-            )
+            delete(ComparisonQueue).where(ComparisonQueue.household_id.in_(free.scalar_subquery()))
         )
+        return
+    await session.execute(delete(ComparisonQueue).where(read))

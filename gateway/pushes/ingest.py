@@ -210,6 +210,11 @@ async def store_batch(
                     rejections.append(_rejection(index, target, item))
     if batch.all_or_nothing and tally.rejected:
         raise BatchRefused(tally, rejections)
+    # The comparison rules look at these households again (gateway/monitoring): queued once, in
+    # one statement at the end, so that the queue's rows are locked in ascending order. Queued
+    # chunk by chunk, two agencies' pushes locked them in their own orders and deadlocked
+    # (measured at province scale, with the comparison's own deletions).
+    await comparison_queue.enqueue(session, writer.households)
     await session.execute(
         update(PushReceipt)
         .where(PushReceipt.id == receipt_id)
@@ -336,6 +341,9 @@ class _ChunkWriter:
         self.received_at = received_at
         feed = batch.transport == PushTransport.FEED
         self.source = RecordSource.FEED if feed else RecordSource.PUSH
+        # The households of the accepted rows (ids only: bounded by the batch, a few MiB for
+        # 100,000 records), queued for comparison when the batch is stored.
+        self.households: set[int] = set()
 
     async def write(
         self, judged: list[tuple[int, ValidItem | RejectedItem]]
@@ -397,8 +405,7 @@ class _ChunkWriter:
             )
         await bulk_insert(self.session, table, rows)
         await bulk_insert(self.session, table_of(PushReceiptItem), others)
-        # The comparison rules look at these households again (gateway/monitoring).
-        await comparison_queue.enqueue(self.session, (row["household_id"] for row in rows))
+        self.households.update(row["household_id"] for row in rows if row["household_id"])
         return outcomes
 
     def _other(
