@@ -330,3 +330,22 @@ async def test_revoked_token_and_rotated_secret_refused(pg_demo_url: str) -> Non
         assert (await hot.post(QUERY, {"ids": [number]})).status_code == 401
         assert counting.answered == 1
         assert counting.declined == 1
+
+
+async def test_a_large_literal_document_is_compiled_without_being_cached(pg_demo_url: str) -> None:
+    numbers = await _statuses(pg_demo_url)
+    asked = (numbers * (900 // len(numbers) + 1))[:900]
+    listed = ", ".join(f'"{n}"' for n in asked)
+    text = f"{{ eligibility(idNumbers: [{listed}]) {{ idNumber status }} }}"
+    assert len(text) > 16 * 1024  # past the parse cache: a new document object every time
+    async with _pair(pg_demo_url, agency="medical-security", profile="medical-security") as (
+        hot,
+        plain,
+        counting,
+    ):
+        first = await hot.data(text)
+        again = await hot.data(text)
+        slow = await plain.data(text)
+        assert counting.answered == 2
+    assert first == again == slow
+    assert [a["idNumber"] for a in first["eligibility"]] == asked

@@ -33,7 +33,7 @@ from graphql import (
 
 from gateway.domain.regions import LEVEL_DIGITS
 from gateway.eligibility.lookup import SQL_ANSWER
-from gateway.http.operations import Operation, analyse
+from gateway.http.operations import Operation, analyse, cacheable
 from schema.views import SchemaView
 
 # The fields of `Eligibility` a compiled document may select, as SQL over the asked number `a`
@@ -58,14 +58,14 @@ class Plan:
 
 def plan_for(view: SchemaView, document: DocumentNode, operation_name: str | None) -> Plan | None:
     """The plan of a document already validated against `view`, or None to take the general path."""
-    # Plans are cached with the parse cache's documents (same text, same object).
-    return _plan_cached(view, document, operation_name)
+    # Plans are cached with the parse cache's documents (same text, same object); a large
+    # one-off document is compiled each time rather than pinned in the cache.
+    if cacheable(document):
+        return _plan_cached(view, document, operation_name)
+    return _plan(view, document, operation_name)
 
 
-@lru_cache(maxsize=256)
-def _plan_cached(
-    view: SchemaView, document: DocumentNode, operation_name: str | None
-) -> Plan | None:
+def _plan(view: SchemaView, document: DocumentNode, operation_name: str | None) -> Plan | None:
     if len(document.definitions) != 1:
         return None
     operation = document.definitions[0]
@@ -103,6 +103,9 @@ def _plan_cached(
         variable=variable,
         literal=literal,
     )
+
+
+_plan_cached = lru_cache(maxsize=256)(_plan)
 
 
 def _only_field(selections: object) -> FieldNode | None:

@@ -60,14 +60,14 @@ def _validate_cached(view: SchemaView, document: DocumentNode) -> tuple[GraphQLE
     return tuple(validate(view.schema, document, _RULES, hide_suggestions=True))
 
 
-def _cached(document: DocumentNode) -> bool:
+def cacheable(document: DocumentNode) -> bool:
     # Only a document from the parse cache recurs (the same text gives the same object); caching
     # a large one-off document's results would only pin it in memory.
     return document.loc is not None and len(document.loc.source.body) <= _CACHEABLE_BYTES
 
 
 def validate_document(view: SchemaView, document: DocumentNode) -> list[GraphQLError]:
-    if _cached(document):
+    if cacheable(document):
         return list(_validate_cached(view, document))
     return list(validate(view.schema, document, _RULES, hide_suggestions=True))
 
@@ -131,6 +131,6 @@ _analyse_cached = lru_cache(maxsize=1024)(_analyse)
 def analyse(
     view: SchemaView, document: DocumentNode, operation_name: str | None
 ) -> Operation | None:
-    if _cached(document):
+    if cacheable(document):
         return _analyse_cached(view, document, operation_name)
     return _analyse(view, document, operation_name)
