@@ -48,7 +48,7 @@ import tarfile
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -635,19 +635,21 @@ def wrk_round(
     raise RuntimeError(f"wrk failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
 
 
-async def raw_round(
-    stmts: list[Any], batches: list[list[str]], duration: float, rng: random.Random
+async def timed_round(
+    stmts: list[Any],
+    duration: float,
+    rng: random.Random,
+    ask: Callable[[Any, random.Random], Awaitable[object]],
 ) -> dict[str, Any]:
-    """Each of len(stmts) workers sends random batches on its own connection until the deadline."""
+    """Each of len(stmts) workers calls `ask(stmt, its rng)` on its own connection until the
+    deadline; latency per call. The raw floors' one loop (this file and province_raw.py)."""
     lat: list[float] = []
     deadline = time.perf_counter() + duration
 
     async def worker(stmt: Any, wrng: random.Random) -> None:
         while time.perf_counter() < deadline:
-            ids = batches[wrng.randrange(len(batches))]
             t = time.perf_counter()
-            rows = await stmt.fetch(ids, timeout=10)
-            _ = {r[0]: r for r in rows}  # hand the rows over by number, as a caller would
+            await ask(stmt, wrng)
             lat.append(time.perf_counter() - t)
 
     start = time.perf_counter()
@@ -662,6 +664,18 @@ async def raw_round(
         "seconds": secs,
         "errors": 0,
     }
+
+
+async def raw_round(
+    stmts: list[Any], batches: list[list[str]], duration: float, rng: random.Random
+) -> dict[str, Any]:
+    """Random batches of ID numbers, one prepared statement per worker."""
+
+    async def ask(stmt: Any, wrng: random.Random) -> None:
+        rows = await stmt.fetch(batches[wrng.randrange(len(batches))], timeout=10)
+        _ = {r[0]: r for r in rows}  # hand the rows over by number, as a caller would
+
+    return await timed_round(stmts, duration, rng, ask)
 
 
 def run_rounds(

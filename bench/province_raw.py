@@ -25,7 +25,6 @@ import json
 import os
 import random
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import eligibility  # noqa: E402
-from eligibility import pct, proc_status_mb, raw_scenario, run_rounds  # noqa: E402
+from eligibility import proc_status_mb, raw_scenario, run_rounds, timed_round  # noqa: E402
 
 PAGE = 50  # households per page
 RECORDS = 3  # latest assistance records per household
@@ -73,28 +72,11 @@ async def households_round(
     stmts: list[Any], afters: list[int], duration: float, rng: random.Random
 ) -> dict[str, Any]:
     """As eligibility.raw_round: each worker asks for random pages on its own connection."""
-    lat: list[float] = []
-    deadline = time.perf_counter() + duration
 
-    async def worker(stmt: Any, wrng: random.Random) -> None:
-        while time.perf_counter() < deadline:
-            after = afters[wrng.randrange(len(afters))]
-            t = time.perf_counter()
-            decode(await stmt.fetch(after, timeout=10))
-            lat.append(time.perf_counter() - t)
+    async def ask(stmt: Any, wrng: random.Random) -> None:
+        decode(await stmt.fetch(afters[wrng.randrange(len(afters))], timeout=10))
 
-    start = time.perf_counter()
-    await asyncio.gather(*(worker(s, random.Random(rng.random())) for s in stmts))
-    secs = time.perf_counter() - start
-    lat.sort()
-    return {
-        "rps": len(lat) / secs,
-        **{f"p{q}_ms": pct(lat, q / 100) * 1000 for q in (50, 90, 99)},
-        "max_ms": lat[-1] * 1000,
-        "requests": len(lat),
-        "seconds": secs,
-        "errors": 0,
-    }
+    return await timed_round(stmts, duration, rng, ask)
 
 
 def households_scenario(
