@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
+import orjson
 from sqlalchemy import Select, Table, event, insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
@@ -58,6 +59,16 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _json_text(value: Any) -> str:
+    # orjson: the audit trail stores a JSON document with every read and the sealer reads it
+    # back; the standard library's encoder and decoder were half of the sealer's time.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# What every engine stores and reads in JSON columns.
+_JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+
+
 def create_engine(
     settings: Settings,
     *,
@@ -68,7 +79,7 @@ def create_engine(
     """The engine of LIG_DATABASE_URL, or of `url` (a standby's)."""
     url = url or settings.database_url
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=settings.db_echo)
+        engine = create_async_engine(url, echo=settings.db_echo, **_JSON_CODEC)
         event.listen(
             engine.sync_engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms)
         )
@@ -79,6 +90,7 @@ def create_engine(
     return create_async_engine(
         url,
         echo=settings.db_echo,
+        **_JSON_CODEC,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,

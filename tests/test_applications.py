@@ -10,9 +10,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from gateway.applications import procedure, start_application
-from gateway.domain.enums import ApplicationStatus
+from gateway.applications.service import start_applications
+from gateway.domain.enums import ApplicationStatus, Severity, WarningKind, WarningStatus
 from gateway.domain.workdays import WorkCalendar
-from gateway.models import Application
+from gateway.models import Application, WarningRecord
 from gateway.principal import LOCAL_OPERATOR
 from tests.conftest import Api
 from tests.support.sql import sql
@@ -296,6 +297,130 @@ async def test_the_comparison_starts_applications_in_its_own_transaction(demo_ap
         await session.rollback()
     async with db.sessions() as session:
         assert await session.get(Application, first.id) is None
+
+
+async def _not_covered_warnings(db: Any, pairs: list[tuple[int, str]]) -> list[int]:
+    """NOT_COVERED warnings as the comparison opens them, committed; their ids."""
+    async with db.unit_of_work() as session:
+        made = [
+            WarningRecord(
+                kind=WarningKind.NOT_COVERED,
+                household_id=household,
+                finding=finding,
+                subjects=[],
+                severity=Severity.HIGH,
+                status=WarningStatus.DISPATCHED,
+                due_on=date.today(),
+                evidence=[],
+                last_found_on=date.today(),
+                created_by="system",
+                updated_by="system",
+            )  # fmt: skip
+            for household, finding in pairs
+        ]
+        session.add_all(made)
+        await session.flush()
+        return [w.id for w in made]
+
+
+async def test_the_comparison_starts_many_applications_as_one_by_one_would(
+    demo_api: Api,
+) -> None:
+    """`start_applications` (a pass's NOT_COVERED warnings, in a few statements): a household's
+    first warning starts its application, its later ones change nothing, and an application
+    already under way without a warning is linked to it. Households become APPLYING; each start
+    and link is audited."""
+    h1, h2, h3 = (int(h) for h in (await not_covered(demo_api))[:3])
+    db = demo_api.app.state.db
+    w1, w1_later, w2, w3 = await _not_covered_warnings(
+        db,
+        [(h1, "not_covered.medical"), (h1, "not_covered.disaster"),
+         (h2, "not_covered.medical"), (h3, "not_covered.medical")],
+    )  # fmt: skip
+    async with db.unit_of_work() as session:  # h3 applied by itself, before any warning
+        before = await start_application(
+            session, LOCAL_OPERATOR, h3, applied_on=date.today(), warning_id=None,
+            request_id="town",
+        )  # fmt: skip
+    async with db.unit_of_work() as session:
+        await start_applications(
+            session, LOCAL_OPERATOR, [(h1, w1), (h1, w1_later), (h2, w2), (h3, w3)],
+            applied_on=date.today(), request_id="batch-of-starts",
+        )  # fmt: skip
+
+    url = str(db.engine.url.render_as_string(hide_password=False))
+    rows = await sql(
+        url,
+        "SELECT a.id, a.household_id, a.warning_id, a.status, h.status AS household_status "
+        "FROM applications a JOIN households h ON h.id = a.household_id "
+        "WHERE a.household_id IN (:a, :b, :c) ORDER BY a.household_id",
+        a=h1, b=h2, c=h3,
+    )  # fmt: skip
+    assert [(r.household_id, r.warning_id, r.status, r.household_status) for r in rows] == [
+        (h1, w1, "APPLIED", "APPLYING"),
+        (h2, w2, "APPLIED", "APPLYING"),
+        (h3, w3, "APPLIED", "APPLYING"),
+    ]
+    assert rows[2].id == before.id
+    audited = await sql(
+        url,
+        "SELECT action, subjects FROM audit_events WHERE request_id = 'batch-of-starts'",
+    )
+    seen = sorted(
+        (r.action, (json.loads(r.subjects) if isinstance(r.subjects, str) else r.subjects)[
+            "households"][0]) for r in audited
+    )  # fmt: skip
+    assert seen == sorted(
+        [("application.start", h1), ("application.start", h2), ("application.link_warning", h3)]
+    )
+
+    # Again (the same warnings found by the next pass): nothing changes.
+    async with db.unit_of_work() as session:
+        await start_applications(
+            session, LOCAL_OPERATOR, [(h1, w1), (h2, w2), (h3, w3)],
+            applied_on=date.today(), request_id="compare-again",
+        )  # fmt: skip
+    again = await sql(
+        url,
+        "SELECT id, warning_id FROM applications WHERE household_id IN (:a, :b, :c) ORDER BY id",
+        a=h1, b=h2, c=h3,
+    )  # fmt: skip
+    assert [(r.id, r.warning_id) for r in again] == sorted((r.id, r.warning_id) for r in rows)
+    assert not await sql(url, "SELECT id FROM audit_events WHERE request_id = 'compare-again'")
+
+
+async def test_two_batches_of_starts_at_once_make_one_application_each(demo_api: Api) -> None:
+    """Two passes starting the same households' applications at once: the second waits for the
+    first (PostgreSQL: on the unique index, then it takes the one-by-one path; SQLite: on the
+    write lock) and ends with the applications the first made."""
+    households = [int(h) for h in (await not_covered(demo_api))[:3]]
+    db = demo_api.app.state.db
+    warnings = await _not_covered_warnings(db, [(h, "not_covered.medical") for h in households])
+    pairs = list(zip(households, warnings, strict=True))
+    first_started = asyncio.Event()
+
+    async def run(hold: bool) -> None:
+        async with db.unit_of_work() as session:
+            await start_applications(
+                session, LOCAL_OPERATOR, pairs, applied_on=date.today(), request_id="race"
+            )
+            if hold:
+                first_started.set()
+                await asyncio.sleep(0.3)
+
+    async def second() -> None:
+        await first_started.wait()
+        await run(hold=False)
+
+    await asyncio.gather(run(hold=True), second())
+    url = str(db.engine.url.render_as_string(hide_password=False))
+    rows = await sql(
+        url,
+        "SELECT household_id, warning_id FROM applications WHERE household_id IN (:a, :b, :c) "
+        "ORDER BY household_id",
+        a=households[0], b=households[1], c=households[2],
+    )  # fmt: skip
+    assert [(r.household_id, r.warning_id) for r in rows] == sorted(pairs)
 
 
 async def test_two_starts_at_once_make_one_application(demo_api: Api) -> None:

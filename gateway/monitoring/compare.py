@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from gateway.applications.service import start_application
+from gateway.applications.service import start_applications
 from gateway.audit import record_change
 from gateway.database import Database
 from gateway.determinations.service import StandardsCache
@@ -289,17 +289,13 @@ async def _answered_evidence(
 async def _start_applications(
     session: AsyncSession, warnings: Sequence[WarningRecord], as_of: date
 ) -> None:
-    if not warnings:
-        return
-    for warning in warnings:
-        await start_application(
-            session,
-            SYSTEM_PRINCIPAL,
-            warning.household_id,
-            applied_on=as_of,
-            warning_id=warning.id,
-            request_id="compare",
-        )
+    await start_applications(
+        session,
+        SYSTEM_PRINCIPAL,
+        [(warning.household_id, warning.id) for warning in warnings],
+        applied_on=as_of,
+        request_id="compare",
+    )
 
 
 # ---- Passes -------------------------------------------------------------------------------------
