@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +12,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from auth import endpoints as oauth
 from auth.keys import KeyRing
-from gateway.audit.sealer import run_sealer
+from gateway import jobs
 from gateway.console.routes import routes as console_routes
 from gateway.database import Database
 from gateway.eligibility.runner import CompiledEligibility
@@ -23,11 +21,9 @@ from gateway.http.graphql import graphql_endpoint
 from gateway.http.health import healthz, readyz
 from gateway.http.metrics import MetricsMiddleware, metrics_endpoint
 from gateway.http.openapi import openapi_endpoint
-from gateway.monitoring.worker import run_monitor
 from gateway.settings import Settings, get_settings
 from gateway.subscriptions.hub import NoticeHub
 from gateway.subscriptions.protocol import graphql_ws_endpoint
-from gateway.webhooks.sender import run_sender
 from schema.views import full_schema
 
 
@@ -47,8 +43,11 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def create_app(settings: Settings | None = None, *, serving: bool = False) -> Starlette:
-    """The app; `serving`: it is this process's one app for its whole life (`lig serve`)."""
+def create_app(
+    settings: Settings | None = None, *, serving: bool = False, run_jobs: bool = True
+) -> Starlette:
+    """The app; `serving`: it is this process's one app for its whole life (`lig serve`);
+    `run_jobs`: it runs the background jobs too (not a `--workers N` worker's)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -63,17 +62,9 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
         app.state.keys = KeyRing(app.state.db, settings)
         # Build the full schema (and its guards) now rather than on the first request.
         full_schema()
-        # Audit events are stored with each read; the hash chain is sealed behind them.
-        tasks = [asyncio.create_task(run_sealer(app.state.db, settings.audit_seal_interval))]
-        # Queued households compared, overdue warnings escalated (gateway/monitoring).
-        if settings.compare_interval_seconds > 0:
-            tasks.append(
-                asyncio.create_task(run_monitor(app.state.db, settings.compare_interval_seconds))
-            )
-        # Warning notices: webhooks POSTed from the database's queue (every process takes a
-        # share), and one poller per process for its subscribers, started by the first.
-        if settings.webhook_poll_seconds > 0:
-            tasks.append(asyncio.create_task(run_sender(app.state.db, settings)))
+        # The audit sealer, the comparison of queued households, the webhook sender
+        # (gateway/jobs.py): here, or in a process of their own beside the workers.
+        tasks = jobs.start(app.state.db, settings) if run_jobs else []
         app.state.notice_hub = NoticeHub(app.state.db, settings)
         if serving:
             # What start-up built (schemas, policy tables, templates) lives as long as the
@@ -85,11 +76,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
             yield
         finally:
             await app.state.notice_hub.stop()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await jobs.stop(tasks)
             if compiled is not None:
                 await compiled.close()
             await app.state.db.dispose()
@@ -101,6 +88,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> St
     )
 
 
-def serving_app() -> Starlette:
-    """The app of a `lig serve --workers N` worker process (uvicorn's factory)."""
-    return create_app(serving=True)
+def worker_app() -> Starlette:
+    """The app of a `lig serve --workers N` worker process (uvicorn's factory): requests only;
+    the background jobs run in the process `lig serve` starts beside the workers."""
+    return create_app(serving=True, run_jobs=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +32,7 @@ from gateway.commands.users import users_app
 from gateway.commands.webhooks import webhooks_app
 from gateway.database import Database
 from gateway.errors import LigError
+from gateway.jobs import JobsProcess
 from gateway.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -248,17 +250,25 @@ def serve(
     if workers > 1:
         # Each worker builds its own app (and its pools) from the same settings; uvicorn needs
         # an import string to start them. The app made above only checked that it can be made.
+        # The background jobs run in one process beside the workers, not on their event loops.
         del asgi
-        uvicorn.run(
-            "gateway.app:serving_app",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level="info",
-            proxy_headers=False,
-            server_header=False,
-        )
+        # This process only supervises: its own lines (the jobs' process) in uvicorn's style.
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+        background = JobsProcess()
+        background.start()
+        try:
+            uvicorn.run(
+                "gateway.app:worker_app",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="info",
+                proxy_headers=False,
+                server_header=False,
+            )
+        finally:
+            background.stop()
         return
     uvicorn.run(
         asgi,

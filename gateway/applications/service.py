@@ -58,6 +58,20 @@ async def open_application(session: AsyncSession, household_id: int) -> Applicat
     return found
 
 
+def _applied(
+    principal: Principal, household_id: int, warning_id: int | None, applied_on: date
+) -> Application:
+    """A new application, as its first step (申请) leaves it."""
+    return Application(
+        household_id=household_id,
+        warning_id=warning_id,
+        status=A.APPLIED,
+        applied_on=applied_on,
+        created_by=principal.client_id,
+        updated_by=principal.client_id,
+    )
+
+
 async def start_application(
     session: AsyncSession,
     principal: Principal,
@@ -88,14 +102,7 @@ async def start_application(
         # Flush the caller's pending changes first: only the new row is inside the savepoint,
         # so losing a race to another start rolls back nothing of the caller's.
         await session.flush()
-        application = Application(
-            household_id=household_id,
-            warning_id=warning_id,
-            status=A.APPLIED,
-            applied_on=applied_on,
-            created_by=principal.client_id,
-            updated_by=principal.client_id,
-        )
+        application = _applied(principal, household_id, warning_id, applied_on)
         try:
             async with session.begin_nested():
                 session.add(application)
@@ -164,14 +171,7 @@ async def start_applications(
     # As in start_application: the caller's changes are flushed outside the savepoint.
     await session.flush()
     fresh = [
-        Application(
-            household_id=household_id,
-            warning_id=warning_id,
-            status=A.APPLIED,
-            applied_on=applied_on,
-            created_by=principal.client_id,
-            updated_by=principal.client_id,
-        )
+        _applied(principal, household_id, warning_id, applied_on)
         for household_id, warning_id in first.items()
         if household_id not in under_way
     ]
