@@ -8,9 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import Templates, lig
+from tests.support.servers import free_port, start_lig
 
 
 async def digest(url: str) -> str:
@@ -75,19 +73,10 @@ def test_schema_export_check_passes_on_a_clean_tree(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_serve_demo_from_nothing(tmp_path: Path) -> None:
     """The README's first command: a fresh folder, `lig serve --demo`, an answer over HTTP."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIG_")}
-    exe = Path(sys.executable).parent / "lig"
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--demo", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    proc = start_lig(
+        ["serve", "--demo", "--port", str(port)], env=env, cwd=tmp_path, log=tmp_path / "serve.log"
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -140,4 +129,3 @@ def test_serve_demo_from_nothing(tmp_path: Path) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
-        log.close()

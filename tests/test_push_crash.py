@@ -17,10 +17,8 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ import pytest
 
 from tests.conftest import lig
 from tests.support.idnumbers import id_number
+from tests.support.servers import free_port, start_lig
 from tests.support.sql import sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("engine")]
@@ -61,12 +60,6 @@ class Server:
         self.proc.wait(timeout=30)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def serve(tmp_path: Path, database_url: str) -> Iterator[Callable[[], Awaitable[Server]]]:
     """Start `lig serve` on the test database (answers once it is ready); every server started
@@ -74,20 +67,13 @@ def serve(tmp_path: Path, database_url: str) -> Iterator[Callable[[], Awaitable[
     started: list[Server] = []
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIG_")}
     env |= {"LIG_DATABASE_URL": database_url, "LIG_AUDIT_SEAL_INTERVAL": "3600"}
-    exe = Path(sys.executable).parent / "lig"
 
     async def start() -> Server:
-        port = _free_port()
+        port = free_port()
         log = tmp_path / f"serve-{len(started)}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                cwd=tmp_path,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        proc = start_lig(
+            ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp_path, log=log
+        )
         server = Server(proc, f"http://127.0.0.1:{port}", log)
         started.append(server)
         deadline = time.monotonic() + 60

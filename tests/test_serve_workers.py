@@ -12,26 +12,18 @@ import asyncio
 import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.servers import free_port, start_lig
 from tests.support.sql import sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("engine")]
 
 JOBS_LINE = re.compile(r"background jobs in process (\d+)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _alive(pid: int) -> bool:
@@ -78,21 +70,17 @@ async def _all_sealed(url: str, at_least: int) -> bool:
 async def test_the_jobs_run_in_their_own_process_restarted_and_stopped_with_the_server(
     tmp_path: Path, database_url: str
 ) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIG_")}
     env |= {"LIG_DATABASE_URL": database_url, "LIG_AUDIT_SEAL_INTERVAL": "0.3"}
-    exe = Path(sys.executable).parent / "lig"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = start_lig(
+        ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        log=log,
+    )
     try:
 
         async def ready() -> bool:
