@@ -54,7 +54,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -75,7 +74,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 # From the eligibility benchmark: the log and signal handling; from the push benchmark: its
 # PostgreSQL engine (eligibility's cluster), `lig` runs and the report's machine and code lines;
 # from the sync benchmark: one measured `lig` command and `--ref`.
-from eligibility import T0, Interrupted, _on_signal, log  # noqa: E402
+from eligibility import T0, Interrupted, log, take_signals  # noqa: E402
 from push import PostgresEngine, code_fingerprint, machine, run  # noqa: E402
 from sync import Measured, measure, mib, use_ref  # noqa: E402
 
@@ -734,9 +733,7 @@ def main() -> int:
     args = p.parse_args()
     if args.live and args.ref:
         p.error("--live runs the working tree; --ref a commit: not both")
-    for s in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, _on_signal)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    take_signals()
 
     started = dt.datetime.now()
     meta: dict[str, Any] = {

@@ -55,7 +55,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -77,7 +76,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 # gateway process, `lig` runs, CPU meter and machine line; sync's measured `lig` command and
 # `--ref`; compare's demo load (no comparison), load average and code line.
 from compare import code_line, load_county, loadavg  # noqa: E402
-from eligibility import T0, Interrupted, _on_signal, log, pct  # noqa: E402
+from eligibility import T0, Interrupted, log, pct, take_signals  # noqa: E402
 from push import CpuMeter, Gateway, PostgresEngine, machine, run, status_kb  # noqa: E402
 from sync import measure, mib, use_ref  # noqa: E402
 
@@ -929,9 +928,7 @@ def main() -> int:
     args = p.parse_args()
     if args.live and args.ref:
         p.error("--live runs the working tree; --ref a commit: not both")
-    for s in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, _on_signal)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    take_signals()
 
     started = dt.datetime.now()
     meta: dict[str, Any] = {

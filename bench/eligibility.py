@@ -117,6 +117,15 @@ def _on_signal(signum: int, _frame: Any) -> None:
     raise Interrupted(f"signal {signal.Signals(signum).name}")
 
 
+def take_signals() -> None:
+    """SIGTERM and SIGHUP raise Interrupted, so that a benchmark cleans up (servers, clusters,
+    temp dirs) on its way out; Ctrl-C raises KeyboardInterrupt even when a background job of a
+    non-interactive shell started with SIGINT ignored."""
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _on_signal)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -1116,10 +1125,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    for s in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, _on_signal)
-    # A background job of a non-interactive shell starts with SIGINT ignored; take Ctrl-C back.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    take_signals()
     started = dt.datetime.now()
     meter = CpuMeter()
     time.sleep(2)

@@ -79,7 +79,6 @@ from eligibility import (  # noqa: E402
     CpuMeter,
     Gateway,
     Interrupted,
-    _on_signal,
     audit_rows,
     audit_summary,
     body,
@@ -93,6 +92,7 @@ from eligibility import (  # noqa: E402
     proc_status_mb,
     processes,
     run_rounds,
+    take_signals,
     tree_cpu,
     wrk_round,
 )
@@ -668,6 +668,18 @@ def own_statements(counted: dict[str, Any]) -> dict[str, Any]:
     return counted
 
 
+def _record(r: dict[str, Any]) -> tuple[Any, ...]:
+    """An assistance record of a page, as the gateway and the floor both name its fields."""
+    return (
+        r["agency"],
+        r["agencyRecordId"],
+        r["kind"],
+        r["amount"],
+        r["periodStart"],
+        r["periodEnd"],
+    )
+
+
 def page_of_gateway(answer: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The gateway's page, as comparable tuples."""
     out = []
@@ -676,17 +688,7 @@ def page_of_gateway(answer: dict[str, Any]) -> list[tuple[Any, ...]]:
             (m["relation"], m["joinedOn"], m["person"]["idNumber"], m["person"]["name"])
             for m in n["members"]["nodes"]
         )
-        records = tuple(
-            (
-                r["agency"],
-                r["agencyRecordId"],
-                r["kind"],
-                r["amount"],
-                r["periodStart"],
-                r["periodEnd"],
-            )
-            for r in n["assistanceRecords"]["nodes"]
-        )
+        records = tuple(map(_record, n["assistanceRecords"]["nodes"]))
         out.append(
             (int(n["id"]), n["code"], n["category"], n["status"], n["validUntil"], members, records)
         )
@@ -705,17 +707,7 @@ def page_of_floor(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
                 status,
                 valid_until.isoformat() if valid_until else None,
                 tuple((m["relation"], m["joinedOn"], m["idNumber"], m["name"]) for m in members),
-                tuple(
-                    (
-                        r["agency"],
-                        r["agencyRecordId"],
-                        r["kind"],
-                        r["amount"],
-                        r["periodStart"],
-                        r["periodEnd"],
-                    )
-                    for r in records
-                ),
+                tuple(map(_record, records)),
             )
         )
     return out
@@ -1326,10 +1318,7 @@ def out_path(args: argparse.Namespace, started: dt.datetime) -> Path:
 
 def main() -> int:
     args = parse_args()
-    for s in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, _on_signal)
-    # A background job of a non-interactive shell starts with SIGINT ignored; take Ctrl-C back.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    take_signals()
     started = dt.datetime.now()
     meter = CpuMeter()
     time.sleep(2)

@@ -65,7 +65,14 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 # From the eligibility benchmark: its cluster (durability off, pg_stat_statements loaded), and
 # its readers of /proc and a free port.
-from eligibility import Cluster, free_port, processes, tree_cpu  # noqa: E402
+from eligibility import (  # noqa: E402
+    Cluster,
+    Interrupted,
+    free_port,
+    processes,
+    take_signals,
+    tree_cpu,
+)
 
 from tests.support.idnumbers import id_number  # noqa: E402
 
@@ -91,14 +98,6 @@ T0 = time.perf_counter()
 
 def log(msg: str) -> None:
     print(f"[{time.perf_counter() - T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
-
-
-class Interrupted(BaseException):
-    pass
-
-
-def _on_signal(signum: int, _frame: Any) -> None:
-    raise Interrupted(signal.Signals(signum).name)
 
 
 # ---- /proc: memory, CPU, who listens on a port ----------------------------------------------
@@ -861,9 +860,7 @@ def main() -> int:
     )
     p.add_argument("--out", help="report file (default bench/results/push-<date>.txt)")
     args = p.parse_args()
-    for s in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, _on_signal)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    take_signals()
 
     started = dt.datetime.now()
     meter = CpuMeter(None, None)

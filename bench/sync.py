@@ -72,11 +72,11 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 from eligibility import (  # noqa: E402
     T0,
     Interrupted,
-    _on_signal,
     export_ref,
     free_port,
     log,
     processes,
+    take_signals,
     tree_cpu,
 )
 from eligibility import code_fingerprint as ref_fingerprint  # noqa: E402
@@ -768,9 +768,7 @@ def main() -> int:
         "--ref", help="run `lig` from `git archive REF` in the temp dir, not the working tree"
     )
     args = p.parse_args()
-    for s in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, _on_signal)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    take_signals()
 
     started = dt.datetime.now()
     meta: dict[str, Any] = {

@@ -228,7 +228,13 @@ async def compare_households(
     tally.opened += len(new)
     await record_moves(session, moves, SYSTEM)
     await notify_many(session, notices)
-    await _start_applications(session, applications, as_of)
+    await start_applications(
+        session,
+        SYSTEM_PRINCIPAL,
+        [(warning.household_id, warning.id) for warning in applications],
+        applied_on=as_of,
+        request_id="compare",
+    )
     if new or moves or notices:
         record_change(
             session,
@@ -284,18 +290,6 @@ async def _answered_evidence(
             e.get("key") for e in row.evidence or ()
         )
     return out
-
-
-async def _start_applications(
-    session: AsyncSession, warnings: Sequence[WarningRecord], as_of: date
-) -> None:
-    await start_applications(
-        session,
-        SYSTEM_PRINCIPAL,
-        [(warning.household_id, warning.id) for warning in warnings],
-        applied_on=as_of,
-        request_id="compare",
-    )
 
 
 # ---- Passes -------------------------------------------------------------------------------------
