@@ -6,9 +6,11 @@ from gateway.models.assistance import AssistanceRecord
 from gateway.models.audit import AuditEvent, AuditSeal
 from gateway.models.base import Base
 from gateway.models.determination import Determination
+from gateway.models.document import TrustedDocument
 from gateway.models.economy import EconomicSituation
 from gateway.models.event import MonitoringEvent
 from gateway.models.household import Household, HouseholdVersion, Membership
+from gateway.models.limits import RateBucket
 from gateway.models.oauth import OAuthClient, RevokedToken, SigningKey
 from gateway.models.person import Person
 from gateway.models.push import PushReceipt, PushReceiptItem
@@ -77,9 +79,11 @@ __all__ = [
     "PushReceipt",
     "PushReceiptItem",
     "Region",
+    "RateBucket",
     "RegionalStandard",
     "RevokedToken",
     "SigningKey",
+    "TrustedDocument",
     "WarningAssignment",
     "WarningRecord",
     "WarningTransition",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CHAR, JSON, ForeignKey, String, Text
+from sqlalchemy import CHAR, JSON, Boolean, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.models.base import Base, UTCDateTime, utcnow
@@ -28,6 +28,10 @@ class OAuthClient(Base):
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A revoked client gets no tokens, and the tokens it holds are refused at once.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Such a client may only send the documents registered for it (gateway/documents), by id.
+    trusted_documents_only: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class SigningKey(Base):
