@@ -103,6 +103,12 @@ FIELDS: dict[str, Rule] = {
     "Mutation.deactivateWebhook": needs("warning:read"),
     "Mutation.replayWebhookDeliveries": needs("warning:read"),
     "Subscription.warningNotices": needs("warning:read"),
+    # Trusted documents (gateway/documents): which operations a client may send is decided
+    # by civil affairs' operators, as the clients themselves are (`lig clients`).
+    "Query.trustedDocuments": needs("admin"),
+    "Mutation.registerTrustedDocument": needs("admin"),
+    "Mutation.removeTrustedDocument": needs("admin"),
+    "Mutation.requireTrustedDocuments": needs("admin"),
     # Personal data: contact details, birth date, national ids, what agencies observed.
     "Household.address": needs(PII),
     "Household.phone": needs(PII),

@@ -25,6 +25,10 @@ ALL_SCOPES: frozenset[str] = frozenset(
     }
 )
 
+# The profile of a person's token (the console's sign-in): its own rate limit, apart from
+# the departments' clients (gateway/ratelimit).
+CONSOLE_PROFILE = "console"
+
 # The agency whose clients see every agency's assistance records (CONTRACT.md).
 CIVIL_AFFAIRS = "civil-affairs"
 

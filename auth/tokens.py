@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auth.keys import ALG, KeyRing, Keys
 from auth.roles import CONSOLE_CLIENT_ID, ROLES, USER_PREFIX, person_subject
+from auth.scopes import CONSOLE_PROFILE
 from gateway.models import ClientWritePosition, OAuthClient, RevokedToken, StaffUser
 from gateway.settings import Settings
 
@@ -70,6 +71,8 @@ class Grant:
     # and when the person's password last changed (a claim: tokens from before are refused).
     user: str | None = None
     credential_at: int | None = None
+    # The client's department profile (a claim): which rate limit applies (gateway/ratelimit).
+    profile: str | None = None
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -89,6 +92,7 @@ def grant_for(client: OAuthClient, scope: str) -> Grant:
         region_code=client.region_code,
         scope=scope,
         not_before=math.ceil(rotated.timestamp()) if rotated is not None else 0,
+        profile=client.profile,
     )
 
 
@@ -108,6 +112,7 @@ def user_grant_for(client: OAuthClient, user: StaffUser, scope: str) -> Grant:
         not_before=grant.not_before,
         user=person_subject(user.username),
         credential_at=credential_stamp(user.password_changed_at),
+        profile=CONSOLE_PROFILE,
     )
 
 
@@ -136,6 +141,8 @@ class _Generator(JWTBearerTokenGenerator):  # type: ignore[misc]
         claims: dict[str, Any] = {"iat": issued, "nbf": issued, "agency": client.agency}
         if client.region_code is not None:
             claims["region"] = client.region_code
+        if client.profile is not None:
+            claims["profile"] = client.profile
         if client.credential_at is not None:
             # Compared exactly with the account's, so a password changed (or an account
             # re-enabled) even within the second the token was issued still refuses it.
@@ -176,6 +183,12 @@ class AccessToken:
         """The person the token was issued to (the console), or None for a client's own."""
         sub = str(self.claims["sub"])
         return sub.removeprefix(USER_PREFIX) if sub.startswith(USER_PREFIX) else None
+
+    @property
+    def profile(self) -> str | None:
+        """The client's profile when the token was issued; `console` for a person's."""
+        value = self.claims.get("profile")
+        return value if isinstance(value, str) else None
 
     @property
     def subject(self) -> str:

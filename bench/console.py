@@ -659,6 +659,7 @@ def bench(engine: PostgresEngine, args: argparse.Namespace, res: dict[str, Any])
         LIG_DATABASE_URL=engine.url,
         LIG_COMPARE_INTERVAL_SECONDS="0",
         LIG_WEBHOOK_POLL_SECONDS="0",
+        LIG_RATE_LIMIT_PER_SECOND="0",
     )
     _, res["migrate_s"] = run(["db", "upgrade"], env)
     log(f"migrated in {res['migrate_s']:.1f} s; loading {args.households:,} households")

@@ -610,7 +610,7 @@ def check_receipt(push: dict[str, Any], records: int) -> list[str]:
 def run_engine(engine: Engine, args: argparse.Namespace) -> dict[str, Any]:
     res: dict[str, Any] = {"engine": engine.name, "failures": []}
     engine.start()
-    env = dict(os.environ, LIG_DATABASE_URL=engine.url)
+    env = dict(os.environ, LIG_DATABASE_URL=engine.url, LIG_RATE_LIMIT_PER_SECOND="0")
     _, res["migrate_s"] = run(["db", "upgrade"], env)
     out, res["load_s"] = run(
         ["demo", "load", "--households", str(args.households), "--seed", str(args.seed)], env

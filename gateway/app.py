@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from auth import endpoints as oauth
@@ -15,12 +16,15 @@ from auth.keys import KeyRing
 from gateway import jobs
 from gateway.console.routes import routes as console_routes
 from gateway.database import Database
+from gateway.documents import DocumentStore
 from gateway.eligibility.runner import CompiledEligibility
 from gateway.http import api_v1
 from gateway.http.graphql import graphql_endpoint
 from gateway.http.health import healthz, readyz
 from gateway.http.metrics import MetricsMiddleware, metrics_endpoint
 from gateway.http.openapi import openapi_endpoint
+from gateway.http.security import SecurityMiddleware, internal_error
+from gateway.ratelimit import RateLimiter
 from gateway.settings import Settings, get_settings
 from gateway.subscriptions.hub import NoticeHub
 from gateway.subscriptions.protocol import graphql_ws_endpoint
@@ -60,6 +64,9 @@ def create_app(
         app.state.compiled_eligibility = compiled
         # Reads the key file (if any) now; the database on first use (auth/keys.py).
         app.state.keys = KeyRing(app.state.db, settings)
+        # Shared by every process through the database, with a local share each.
+        app.state.rate_limiter = RateLimiter(app.state.db, settings)
+        app.state.documents = DocumentStore(app.state.db, settings)
         # Build the full schema (and its guards) now rather than on the first request.
         full_schema()
         # The audit sealer, the comparison of queued households, the webhook sender
@@ -81,9 +88,25 @@ def create_app(
                 await compiled.close()
             await app.state.db.dispose()
 
+    middleware = [
+        Middleware(MetricsMiddleware),
+        Middleware(SecurityMiddleware, settings=settings),
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Purpose", "X-Request-Id"],
+                expose_headers=["X-Request-Id", "Retry-After", "WWW-Authenticate"],
+                max_age=600,
+            )
+        )
     return Starlette(
         routes=routes(),
-        middleware=[Middleware(MetricsMiddleware)],
+        middleware=middleware,
+        exception_handlers={Exception: internal_error},
         lifespan=lifespan,
     )
 

@@ -19,6 +19,7 @@ from gateway.commands.calendar import calendar_app
 from gateway.commands.clients import clients_app
 from gateway.commands.common import err, fail
 from gateway.commands.compare import compare
+from gateway.commands.documents import documents_app
 from gateway.commands.export import export_app
 from gateway.commands.feeds import feeds_app
 from gateway.commands.keys import keys_app
@@ -51,6 +52,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(schema_app, name="schema")
 app.add_typer(standards_app, name="standards")
 app.add_typer(clients_app, name="clients")
+app.add_typer(documents_app, name="documents")
 app.add_typer(users_app, name="users")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(keys_app, name="keys")

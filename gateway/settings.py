@@ -6,12 +6,24 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from auth.scopes import CONSOLE_PROFILE, PROFILES
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./lig.db"
+
+
+class RateLimit(BaseModel):
+    """A client's rate limit: `per_second` requests a second on average (0: no limit), and up
+    to `burst` at once after a quiet spell."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_second: float = Field(ge=0, le=100_000)
+    burst: int = Field(ge=1, le=1_000_000)
 
 
 class Settings(BaseSettings):
@@ -71,6 +83,60 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     # The largest /graphql request body (a push of `push_max_items` items fits).
     graphql_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Trusted documents (gateway/documents): how long each process keeps what it read of a
+    # client's registered documents and trusted-documents-only flag. A removal, or a change of
+    # the flag, takes effect in every process within this many seconds (0: at once).
+    trusted_documents_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
+
+    # GraphQL operation limits (gateway/http/limits.py): a document over any of them is refused
+    # with LIMIT_EXCEEDED before it is validated or run. Tokens: what the parser reads at most;
+    # fields: every field selected, fragments expanded; cost: each field once per item of the
+    # lists around it (`first`, list arguments; a page without `first` counts the default page).
+    graphql_max_tokens: int = Field(default=5000, ge=100, le=1_000_000)
+    graphql_max_depth: int = Field(default=12, ge=2, le=100)
+    graphql_max_aliases: int = Field(default=30, ge=0, le=10_000)
+    graphql_max_root_fields: int = Field(default=10, ge=1, le=1000)
+    graphql_max_fields: int = Field(default=300, ge=10, le=100_000)
+    graphql_max_directives: int = Field(default=20, ge=0, le=1000)
+    graphql_max_cost: int = Field(default=25_000, ge=100, le=10_000_000)
+    # Strings and lists in variables and in the document, and variables' nesting. A list may be
+    # a push of `push_max_items` items, so the bound on lists is the larger of the two.
+    graphql_max_string_length: int = Field(default=65_536, ge=256, le=16 * 1024 * 1024)
+    graphql_max_list_length: int = Field(default=10_000, ge=1000, le=100_000)
+    # Operations in one array-batched request (a JSON array body); 0: batching is off.
+    graphql_max_batch: int = Field(default=0, ge=0, le=100)
+    # How long one operation may run before it is stopped (and its transaction rolled back).
+    graphql_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Introspection (`__schema`, `__type`): for clients with the `admin` scope, for every client,
+    # or for none. The console and departments' clients know the schema from schema.graphql.
+    graphql_introspection: Literal["admin", "everyone", "nobody"] = "admin"
+    # Origins whose browser pages may call the API (CORS), e.g. '["https://yb.example.gov.cn"]';
+    # empty: no cross-origin calls (the console is served by the gateway itself).
+    cors_origins: list[str] = Field(default_factory=list)
+    # The largest body of a request that is neither a push nor GraphQL (sign-in forms, OAuth).
+    http_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    # Rate limits (gateway/ratelimit): a token bucket per client, shared by every process
+    # through the database, refilled at `rate_limit_per_second` tokens a second (0: no limit)
+    # up to `rate_limit_burst`; a request over it is answered 429 with Retry-After. Other
+    # limits by the client's department profile as JSON, e.g.
+    # LIG_RATE_LIMITS='{"medical-security": {"per_second": 500, "burst": 1000}}'.
+    rate_limit_per_second: float = Field(default=100.0, ge=0, le=100_000)
+    rate_limit_burst: int = Field(default=200, ge=1, le=1_000_000)
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits_name_profiles(cls, limits: dict[str, RateLimit]) -> dict[str, RateLimit]:
+        # A misspelt profile would otherwise leave its clients on the default without a word.
+        known = {*PROFILES, CONSOLE_PROFILE}
+        unknown = sorted(set(limits) - known)
+        if unknown:
+            raise ValueError(
+                f"LIG_RATE_LIMITS: unknown profile(s) {', '.join(unknown)}; "
+                f"known: {' '.join(sorted(known))}"
+            )
+        return limits
 
     # Every upstream (adapters/): one pooled client each, timeouts on every call, bounded retries
     # with jittered exponential backoff on retryable failures only, and a circuit breaker that

@@ -20,8 +20,10 @@ from gateway.errors import InvalidInput
 
 MAX_AMOUNT = Decimal(10**12)
 CENT = Decimal("0.01")
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_REGION = re.compile(r"\d{6}(\d{6})?")
+# ASCII digits only: `\d` alone also matches other scripts' digits (fullwidth ３, Arabic-Indic ٣),
+# and a region code of those would be stored as sent.
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_REGION = re.compile(r"\d{6}(\d{6})?", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT = 1000
 
@@ -36,6 +38,24 @@ def written(field: str, value: str, *, limit: int = MAX_TEXT) -> str:
     if _CONTROL.search(text):
         raise InvalidInput(field, "must not contain control characters")
     return text
+
+
+def code(field: str, value: str, *, limit: int) -> str:
+    """A code a request names exactly (an agency, a client id, a rule id): 1 to `limit`
+    printable characters, compared as sent (not stripped). PostgreSQL refuses NUL in any text
+    parameter, so an unchecked code fails the statement instead of finding nothing."""
+    if not 1 <= len(value) <= limit:
+        raise InvalidInput(field, f"must be 1 to {limit} characters")
+    if not value.isprintable():
+        raise InvalidInput(field, "must not contain control characters")
+    return value
+
+
+MAX_AGENCY_CODE = 32  # agencies.code
+
+
+def agency_code(field: str, value: str) -> str:
+    return code(field, value, limit=MAX_AGENCY_CODE)
 
 
 def number(value: Any) -> Decimal:
@@ -131,10 +151,17 @@ RegionCode = Annotated[
 ]
 
 
+MAX_NAME = 64
+
+
 def path(loc: tuple[int | str, ...]) -> str:
     """A pydantic location as the caller wrote it: `members[0].id_number`."""
     text = ""
     for part in loc:
+        if isinstance(part, str) and len(part) > MAX_NAME:
+            # An unknown field's name is the caller's: echoed, it is cut short, so that a
+            # rejection stays small whatever the item holds.
+            part = part[: MAX_NAME - 1] + "…"
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 

@@ -99,19 +99,22 @@ async def set_standard_mutation(
 ) -> a.RegionalStandard:
     ctx = _ctx(info)
     region = region_code_of(input.region_code, "input.regionCode")
-    async with ctx.db.unit_of_work() as session:
-        row = await set_standard(
-            session,
-            ctx.principal,
-            region_code=region,
-            figure=input.figure,
-            effective_from=input.effective_from,
-            value=input.value,
-            source=input.source,
-            status=input.status or StandardStatus.OPERATOR,
-            replace=bool(input.replace),
-            request_id=ctx.request_id,
-        )
+    try:
+        async with ctx.db.unit_of_work() as session:
+            row = await set_standard(
+                session,
+                ctx.principal,
+                region_code=region,
+                figure=input.figure,
+                effective_from=input.effective_from,
+                value=input.value,
+                source=input.source,
+                status=input.status or StandardStatus.OPERATOR,
+                replace=bool(input.replace),
+                request_id=ctx.request_id,
+            )
+    except InvalidInput as error:
+        raise _in_graphql_terms(error) from None
     return _standard(row)
 
 

@@ -9,6 +9,7 @@ import strawberry
 from gateway.audit import queries
 from gateway.context import Context
 from gateway.errors import Forbidden, InvalidInput
+from gateway.validation import code
 from resolvers.inputs import row_id
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
@@ -24,9 +25,7 @@ def _ctx(info: strawberry.Info) -> Context:
 
 
 def _text(value: str | None, field: str) -> str | None:
-    if value is not None and not 1 <= len(value) <= _MAX_TEXT:
-        raise InvalidInput(field, f"must be 1 to {_MAX_TEXT} characters")
-    return value
+    return None if value is None else code(field, value, limit=_MAX_TEXT)
 
 
 def filter_of(flt: a.AuditEventFilter | None) -> queries.AuditEventFilter:

@@ -37,7 +37,9 @@ async def survey_list(
     ctx = _ctx(info)
     size = page_size(first, ctx.db.settings)
     after_id = decode_cursor("surveyList", after)
-    town = await ctx.fetch(queries.regions_by_code([town_code]))
+    # Looked up only when it can be a code: PostgreSQL fails a statement on a NUL in any text.
+    is_code = len(town_code) == 12 and town_code.isascii() and town_code.isdigit()
+    town = await ctx.fetch(queries.regions_by_code([town_code])) if is_code else []
     if not town or town[0].level != RegionLevel.TOWN:
         raise InvalidInput("townCode", "is not the 12-digit code of a town")
     day = on or date.today()

@@ -36,13 +36,24 @@ def camel(path: str) -> str:
     return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path)
 
 
+# Row ids are BIGINT (SQLite's INTEGER is as wide): a larger number names no row, and the
+# driver fails on it (a 500) rather than finding nothing.
+MAX_ROW_ID = 2**63 - 1
+
+
+def parse_row_id(text: str) -> int | None:
+    """The row id a text spells (ASCII digits, 1 to MAX_ROW_ID), else None. `int()` alone also
+    reads " 12", "1_2", "١٢" and 20-digit numbers past any id."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ROW_ID else None
+
+
 def row_id(raw: strawberry.ID, field: str, what: str) -> int:
     """A row id given as a GraphQL ID, or InvalidInput naming the field ("is not a warning id")."""
-    article = "an" if what[:1] in "aeiou" else "a"
-    try:
-        value = int(str(raw))
-    except ValueError:
-        value = 0
-    if value < 1:
+    value = parse_row_id(str(raw))
+    if value is None:
+        article = "an" if what[:1] in "aeiou" else "a"
         raise InvalidInput(field, f"is not {article} {what} id")
     return value

@@ -24,6 +24,7 @@ from gateway.pushes.ingest import (
 )
 from gateway.pushes.items import AGENCY_ID
 from gateway.pushes.queries import records_page
+from gateway.validation import agency_code
 from resolvers import rows
 from resolvers.inputs import camel, plain
 from resolvers.loaders import connection
@@ -123,6 +124,8 @@ async def assistance_records(
     after: str | None = None,
 ) -> t.Connection[t.AssistanceRecord]:
     ctx: Context = info.context
+    if agency is not None:
+        agency_code("agency", agency)
     if (
         agency is not None
         and not ctx.principal.sees_every_agency

@@ -30,12 +30,12 @@ from gateway.monitoring import lifecycle, routing
 from gateway.monitoring import queries as q
 from gateway.monitoring.rules import RULES_BY_ID
 from gateway.standards.service import region_code_of
-from gateway.validation import written
+from gateway.validation import agency_code, code, written
 from resolvers import rows
 from resolvers.households import household_id_argument
-from resolvers.inputs import row_id
+from resolvers.inputs import parse_row_id, row_id
 from resolvers.loaders import connection
-from resolvers.pagination import decode_cursor, page_size
+from resolvers.pagination import MAX_CURSOR, decode_cursor, page_size
 from schema import types as t
 from schema import warnings as w
 
@@ -56,34 +56,48 @@ def _after(cursor: str | None) -> tuple[date, int] | None:
     if cursor is None:
         return None
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError("too long")
         text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
         kind, due, wid = text.split(":")
-        if kind != "warnings":
+        warning_id = parse_row_id(wid)
+        if kind != "warnings" or warning_id is None:
             raise ValueError(kind)
-        return date.fromisoformat(due), int(wid)
+        return date.fromisoformat(due), warning_id
     except (ValueError, UnicodeError, binascii.Error):
         raise InvalidInput("after", "is not a cursor returned by this list") from None
+
+
+MAX_FINDING = 128  # warnings.finding: a comparison rule's id
+
+
+def _distinct(values: list[Any] | None) -> tuple[Any, ...]:
+    # Each value once: a list repeating one kind thousands of times would otherwise become as
+    # many statement parameters (PostgreSQL takes at most 32,767).
+    return tuple(dict.fromkeys(values or ()))
 
 
 def _filter(raw: w.WarningFilterInput | None) -> q.WarningFilter:
     if raw is None:
         return q.WarningFilter()
     return q.WarningFilter(
-        kinds=raw.kinds or (),
-        statuses=raw.statuses or (),
-        agency=raw.agency,
+        kinds=_distinct(raw.kinds),
+        statuses=_distinct(raw.statuses),
+        agency=agency_code("filter.agency", raw.agency) if raw.agency is not None else None,
         region_code=(
             region_code_of(raw.region_code, "filter.regionCode") if raw.region_code else None
         ),
-        severities=raw.severities or (),
-        hardship_types=raw.hardship_types or (),
+        severities=_distinct(raw.severities),
+        hardship_types=_distinct(raw.hardship_types),
         overdue=raw.overdue,
         household_id=(
             household_id_argument(raw.household_id, "filter.householdId")
             if raw.household_id is not None
             else None
         ),
-        finding=raw.finding,
+        finding=code("filter.finding", raw.finding, limit=MAX_FINDING)
+        if raw.finding is not None
+        else None,
     )
 
 

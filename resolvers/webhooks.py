@@ -19,21 +19,21 @@ from gateway.models.base import utcnow
 from gateway.subscriptions.context import SubscriptionContext
 from gateway.webhooks import endpoints as service
 from gateway.webhooks import log
+from resolvers.inputs import parse_row_id
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
 from schema import types as t
 from schema import webhooks as w
 
-MAX_ID = 2**63 - 1
-
 
 def _id(value: str | None, field: str) -> int | None:
     if value is None:
         return None
-    text = str(value)
-    if not text.isdigit() or len(text) > 19 or int(text) > MAX_ID:
+    # 0 is an id here: afterNoticeId 0 is "from the first notice".
+    parsed = 0 if str(value) == "0" else parse_row_id(str(value))
+    if parsed is None:
         raise InvalidInput(field, "is not an id")
-    return int(text)
+    return parsed
 
 
 def _required_id(value: str, field: str) -> int:

@@ -6,12 +6,14 @@ import strawberry
 
 from resolvers import applications as application_resolvers
 from resolvers import assessment as resolvers
+from resolvers import documents as document_resolvers
 from resolvers import fieldwork as fieldwork_resolvers
 from resolvers import push as push_resolvers
 from resolvers import warnings as warning_resolvers
 from resolvers import webhooks as webhook_resolvers
 from schema import applications as ap
 from schema import assessment as a
+from schema import documents as d
 from schema import fieldwork as fw
 from schema import push as p
 from schema import types as t
@@ -175,5 +177,29 @@ class Mutation:
             "on (inclusive, also notices from before the endpoint was registered), or with "
             "`onlyFailed` only those it never received; notices still on their way are left "
             "out. Each is a new delivery (generation + 1) in the log."
+        ),
+    )
+    register_trusted_document: d.TrustedDocument = strawberry.field(
+        resolver=document_resolvers.register_trusted_document,
+        description=(
+            "Register a document a client may then send by id (audited): it must parse, hold "
+            "no subscription and be valid for the client's scopes; at most 64 KiB. The same "
+            "text again answers the same document (renamed if `name` is given). `name` "
+            "defaults to its operations' names."
+        ),
+    )
+    remove_trusted_document: bool = strawberry.field(
+        resolver=document_resolvers.remove_trusted_document,
+        description=(
+            "Remove a client's document (audited); false if it had none of that id. Running "
+            "gateways stop answering it within LIG_TRUSTED_DOCUMENTS_CACHE_SECONDS (10 s)."
+        ),
+    )
+    require_trusted_documents: d.TrustedDocumentsRequirement = strawberry.field(
+        resolver=document_resolvers.require_trusted_documents,
+        description=(
+            "Require a client to send registered documents only, by id, or with `required: "
+            "false` allow free-form queries again (audited). Running gateways apply it within "
+            "LIG_TRUSTED_DOCUMENTS_CACHE_SECONDS (10 s)."
         ),
     )

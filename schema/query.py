@@ -8,6 +8,7 @@ from resolvers import applications as application_resolvers
 from resolvers import assessment as assessment_resolvers
 from resolvers import audit as audit_resolvers
 from resolvers import caller as caller_resolvers
+from resolvers import documents as document_resolvers
 from resolvers import eligibility as eligibility_resolvers
 from resolvers import fieldwork as fieldwork_resolvers
 from resolvers import households as household_resolvers
@@ -17,6 +18,7 @@ from resolvers import webhooks as webhook_resolvers
 from schema import applications as ap
 from schema import assessment as a
 from schema import audit as audit_types
+from schema import documents as d
 from schema import fieldwork as fw
 from schema import push as p
 from schema import types as t
@@ -145,5 +147,12 @@ class Query:
         description=(
             "The delivery log of your agency's webhooks, newest first, each delivery with its "
             "attempts (civil affairs: every agency's); `status` and `endpointId` narrow it."
+        ),
+    )
+    trusted_documents: list[d.TrustedDocument] = strawberry.field(
+        resolver=document_resolvers.trusted_documents,
+        description=(
+            "Documents registered for a client (`clientId`), or for every client, by client "
+            "and name."
         ),
     )

@@ -33,6 +33,8 @@ def _read(source: str) -> Any:
         raise fail(f"request: not valid JSON ({error.msg} at line {error.lineno})") from None
     except ValueError as error:  # e.g. an integer literal beyond Python's digit limit
         raise fail(f"request: not valid JSON ({error})") from None
+    except RecursionError:
+        raise fail("request: nested too deeply") from None
 
 
 async def _assess(payload: Any) -> Assessment:

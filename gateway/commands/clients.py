@@ -34,6 +34,7 @@ def _row(client: OAuthClient) -> dict[str, Any]:
         "created_at": _when(client, "created_at"),
         "secret_rotated_at": _when(client, "secret_rotated_at"),
         "revoked_at": _when(client, "revoked_at"),
+        "trusted_documents_only": client.trusted_documents_only,
     }
 
 
@@ -76,7 +77,7 @@ def list_command(
         return
     table = Table(
         Column("client_id", no_wrap=True), "name", "agency", "profile", "scopes", "region",
-        "created", "revoked",
+        "created", "revoked", "documents only",
     )  # fmt: skip
     for row in rows:
         table.add_row(
@@ -88,6 +89,7 @@ def list_command(
             row["region"] or "",
             row["created_at"],
             row["revoked_at"] or "",
+            "yes" if row["trusted_documents_only"] else "",
         )
     err.print(table)
 

@@ -22,20 +22,6 @@ _ENV = Environment(
     lstrip_blocks=True,
 )
 
-# Pages hold personal data: never cached, never framed, no script or style from elsewhere, and
-# no referrer to other sites (a URL can name a household).
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-
 
 def language_of(request: Request) -> str:
     return chosen(request.cookies.get(LANGUAGE_COOKIE))
@@ -73,6 +59,6 @@ def render(
 ) -> HTMLResponse:
     t = Translator(language or language_of(request))
     page = _ENV.get_template(template).render(request=request, t=t, **context)
-    response = HTMLResponse(page, status_code=status_code)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+    # Its security headers (never cached, never framed, no inline script or style) are every
+    # response's: gateway/http/security.py.
+    return HTMLResponse(page, status_code=status_code)

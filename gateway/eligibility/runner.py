@@ -37,6 +37,9 @@ class CompiledEligibility:
     def __init__(self, settings: Settings) -> None:
         self._dsn = asyncpg_dsn(settings.database_url)
         self._size = settings.eligibility_pool_size
+        # The operation timeout of every GraphQL operation (LIG_GRAPHQL_TIMEOUT_SECONDS), here
+        # kept by the server: a statement past it is cancelled, and stores nothing.
+        self._timeout_ms = str(round(settings.graphql_timeout_seconds * 1000))
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -51,6 +54,7 @@ class CompiledEligibility:
                         reset=_no_reset,
                         # Statements stay prepared per connection; a few documents at most.
                         statement_cache_size=64,
+                        server_settings={"statement_timeout": self._timeout_ms},
                     )
         return self._pool
 

@@ -90,7 +90,8 @@ def covered(region_code: str) -> list[ColumnElement[bool]]:
 
 async def known_region(session: AsyncSession, code: str, field: str) -> Region:
     """A region of the regions table, given by its 12-digit code or its leading digits."""
-    if not code.isdigit() or not 2 <= len(code) <= 12:
+    # isascii(): isdigit() also takes "３" and "²".
+    if not (code.isascii() and code.isdigit()) or not 2 <= len(code) <= 12:
         raise InvalidInput(field, "must be a region code of 2 to 12 digits")
     region = await session.get(Region, code.ljust(12, "0"))
     if region is None:

@@ -33,7 +33,7 @@ from gateway.models import (
     WarningRecord,
 )
 
-_REGION_PREFIX = re.compile(r"\d{2,12}")
+_REGION_PREFIX = re.compile(r"\d{2,12}", re.ASCII)  # not fullwidth ３ nor Arabic-Indic ٣
 
 households = Household.__table__
 persons = Person.__table__

@@ -25,6 +25,7 @@ from gateway.audit import record_request
 from gateway.database import Database, is_busy
 from gateway.domain.enums import PushKind, PushOutcome, PushTransport
 from gateway.errors import Busy, Unauthenticated
+from gateway.http.admission import admit
 from gateway.http.responses import problem, request_id
 from gateway.principal import Principal
 from gateway.pushes.ingest import (
@@ -66,8 +67,17 @@ def _field_problem(status: int, title: str, field: str, reason: str, rid: str) -
 
 
 async def _principal(request: Request, scopes: tuple[str, ...], rid: str, action: str) -> Principal:
-    """The caller, holding at least one of `scopes`; else the 401 or 403 problem (audited)."""
+    """The caller, holding at least one of `scopes`; else the 429 problem, or the 401 or 403
+    problem (audited)."""
     db: Database = request.app.state.db
+    admission = await admit(request, rid)
+    if admission.retry_after is not None:
+        wait = admission.retry_after
+        response = problem(
+            429, "Too Many Requests", f"over the rate limit: try again in {wait} s", request_id=rid
+        )
+        response.headers["retry-after"] = str(wait)
+        raise _Refusal(response)
     try:
         principal = await authenticate(request)
     except Unauthenticated as refusal:
@@ -370,6 +380,7 @@ async def push_assistance_records(request: Request) -> Response:
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
       413: {$ref: '#/components/responses/TooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
       422: {$ref: '#/components/responses/Unprocessable'}
@@ -427,6 +438,7 @@ async def push_events(request: Request) -> Response:
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
       413: {$ref: '#/components/responses/TooLarge'}
       415: {$ref: '#/components/responses/UnsupportedMediaType'}
       422: {$ref: '#/components/responses/Unprocessable'}
@@ -464,6 +476,7 @@ async def get_receipt(request: Request) -> Response:
       400: {$ref: '#/components/responses/BadRequest'}
       401: {$ref: '#/components/responses/Unauthorized'}
       403: {$ref: '#/components/responses/Forbidden'}
+      429: {$ref: '#/components/responses/TooManyRequests'}
       404: {$ref: '#/components/responses/NotFound'}
     """
     rid = request_id(request)

@@ -15,9 +15,7 @@ import time
 from typing import Any
 
 import asyncpg
-from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import Response
 
 from auth.bearer import BearerRefused, verified_token
 from gateway.eligibility import lookup
@@ -26,7 +24,7 @@ from gateway.eligibility.runner import CompiledEligibility
 from gateway.errors import LigError
 from gateway.http import purpose as purposes
 from gateway.http.metrics import observe_operation, operation_label
-from gateway.http.operations import parse_document, validate_document
+from gateway.http.operations import Refused, prepare
 from schema.views import view_for
 
 log = logging.getLogger("lig.graphql")
@@ -38,8 +36,8 @@ async def answer(
     query: str,
     variables: dict[str, Any] | None,
     operation_name: str | None,
-) -> Response | None:
-    """The response, or None to let the general path answer."""
+) -> bytes | None:
+    """The response body (JSON), or None to let the general path answer."""
     runner: CompiledEligibility | None = request.app.state.compiled_eligibility
     if runner is None:
         return None
@@ -55,11 +53,8 @@ async def answer(
     if token.username is not None or purpose is None:
         return None  # a person's token (the console), or a refusal to explain
     view = view_for(token.scopes)
-    try:
-        document = parse_document(query)
-    except GraphQLError:
-        return None
-    if validate_document(view, document):
+    document = prepare(view, request.app.state.db.settings, query, operation_name, variables)
+    if isinstance(document, Refused):
         return None
     plan = plan_for(view, document, operation_name)
     if plan is None:
@@ -85,7 +80,7 @@ async def answer(
         return None
     label = operation_label(plan.operation.name)
     observe_operation(label, "ok", time.perf_counter() - started)
-    return Response(body, media_type="application/json", headers={"x-request-id": rid})
+    return body
 
 
 def _asked(plan: Plan, variables: dict[str, Any] | None) -> list[str] | None:

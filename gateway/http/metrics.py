@@ -29,6 +29,11 @@ GRAPHQL_LATENCY = Histogram(
     ["operation"],
     buckets=_BUCKETS,
 )
+REFUSALS = Counter(
+    "lig_refusals_total",
+    "Requests refused before any work: rate limit, operation limits, trusted documents",
+    ["reason"],
+)
 
 _OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
@@ -41,6 +46,10 @@ def operation_label(name: Any) -> str:
 def observe_operation(name: str, outcome: str, seconds: float) -> None:
     GRAPHQL_OPERATIONS.labels(name, outcome).inc()
     GRAPHQL_LATENCY.labels(name).observe(seconds)
+
+
+def observe_refusal(reason: str) -> None:
+    REFUSALS.labels(reason).inc()
 
 
 async def metrics_endpoint(_request: Request) -> Response:

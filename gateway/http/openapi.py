@@ -338,6 +338,17 @@ def _responses() -> dict[str, Any]:
             "the Idempotency-Key was used before for other items (`errors` names the header).",
             {"anyOf": [ref("BatchRefused"), ref("Problem")]},
         ),
+        "TooManyRequests": _problem_response(
+            "The client is over its rate limit (per client, shared by every gateway process); "
+            "nothing was read or stored.",
+            **{
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again.",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        ),
         "Busy": _problem_response(
             "The database was busy; nothing was stored. Retry with the same Idempotency-Key.",
             **{

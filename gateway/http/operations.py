@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
     GraphQLError,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     TypeInfo,
     TypeInfoVisitor,
@@ -29,6 +31,8 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from auth.policy import PERSONAL_OPERATIONS
+from gateway.http.limits import Limits, check_document, check_request
+from gateway.settings import Settings
 from schema.views import SchemaView
 
 # Documents larger than this are parsed every time rather than kept in the cache.
@@ -45,19 +49,50 @@ class Operation:
     personal: bool
 
 
-@lru_cache(maxsize=512)
-def _parse_cached(text: str) -> DocumentNode:
-    return parse(text)
+# The parser stops at this many tokens (LIG_GRAPHQL_MAX_TOKENS) and comments: past them, a
+# document costs more to read than any department's operation needs.
+TOO_MANY_TOKENS = "Parsing aborted."
 
 
-def parse_document(text: str) -> DocumentNode:
-    """Raises GraphQLError on a syntax error."""
-    return _parse_cached(text) if len(text) <= _CACHEABLE_BYTES else parse(text)
+def _parse(text: str, max_tokens: int) -> DocumentNode:
+    return parse(
+        text,
+        max_lexical_tokens=max_tokens,
+        max_comments=max_tokens,
+        allow_empty_selection_sets=False,
+    )
 
 
-@lru_cache(maxsize=1024)
-def _validate_cached(view: SchemaView, document: DocumentNode) -> tuple[GraphQLError, ...]:
-    return tuple(validate(view.schema, document, _RULES, hide_suggestions=True))
+_parse_cached = lru_cache(maxsize=512)(_parse)
+
+
+def parse_document(text: str, max_tokens: int = 5000) -> DocumentNode:
+    """Raises GraphQLError on a syntax error, or when the document is over `max_tokens`
+    (its message then ends with TOO_MANY_TOKENS)."""
+    if len(text) <= _CACHEABLE_BYTES:
+        return _parse_cached(text, max_tokens)
+    return _parse(text, max_tokens)
+
+
+_RULES_NO_INTROSPECTION = (*_RULES, NoSchemaIntrospectionCustomRule)
+
+
+def introspection_allowed(view: SchemaView, settings: Settings) -> bool:
+    """LIG_GRAPHQL_INTROSPECTION: `admin` (clients with the admin scope), `everyone`, `nobody`.
+    (The schema views themselves are checked in process: tests/test_schema_views.py.)"""
+    if settings.graphql_introspection == "admin":
+        return "admin" in view.scopes
+    return settings.graphql_introspection == "everyone"
+
+
+def _validate(
+    view: SchemaView, document: DocumentNode, introspection: bool
+) -> tuple[GraphQLError, ...]:
+    rules = _RULES if introspection else _RULES_NO_INTROSPECTION
+    return tuple(validate(view.schema, document, rules, hide_suggestions=True))
+
+
+_validate_cached = lru_cache(maxsize=1024)(_validate)
 
 
 def cacheable(document: DocumentNode) -> bool:
@@ -66,10 +101,49 @@ def cacheable(document: DocumentNode) -> bool:
     return document.loc is not None and len(document.loc.source.body) <= _CACHEABLE_BYTES
 
 
-def validate_document(view: SchemaView, document: DocumentNode) -> list[GraphQLError]:
+def validate_document(
+    view: SchemaView, document: DocumentNode, *, introspection: bool = True
+) -> list[GraphQLError]:
     if cacheable(document):
-        return list(_validate_cached(view, document))
-    return list(validate(view.schema, document, _RULES, hide_suggestions=True))
+        return list(_validate_cached(view, document, introspection))
+    return list(_validate(view, document, introspection))
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A document that will not run: its errors, the audit outcome, the HTTP status."""
+
+    errors: list[GraphQLError]
+    outcome: str  # INVALID or LIMIT_EXCEEDED
+    status: int
+
+
+def prepare(
+    view: SchemaView,
+    settings: Settings,
+    query: str,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+) -> DocumentNode | Refused:
+    """The document, parsed, within the operation limits (gateway/http/limits.py) and valid
+    against the view; or why not. The limits come before validation: validating a document
+    that asks too much is itself the work they prevent."""
+    try:
+        document = parse_document(query, settings.graphql_max_tokens)
+    except GraphQLError as error:
+        if error.message.endswith(TOO_MANY_TOKENS):
+            return Refused([error], "LIMIT_EXCEEDED", 400)
+        return Refused([error], "INVALID", 200)
+    limits = Limits.of(settings)
+    over = check_document(document, limits) or check_request(
+        view.schema, document, operation_name, variables, limits
+    )
+    if over is not None:
+        return Refused([over], "LIMIT_EXCEEDED", 400)
+    invalid = validate_document(view, document, introspection=introspection_allowed(view, settings))
+    if invalid:
+        return Refused(invalid, "INVALID", 200)
+    return document
 
 
 class _Collector(Visitor):

@@ -33,8 +33,21 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
 
 def request_id(request: Request) -> str:
     """The caller's `X-Request-Id` when it is a sane token, else a new one: logs and audit
-    records of one request share it."""
-    given = request.headers.get("x-request-id", "")
-    if given and len(given) <= 64 and given.replace("-", "").isalnum():
+    records of one request share it (kept in the request's scope, so that the error handler
+    names the same id as the endpoint that failed)."""
+    state = request.scope.setdefault("state", {})
+    known = state.get("request_id")
+    if isinstance(known, str):
+        return known
+    rid = given_request_id(request.headers.get("x-request-id", "")) or uuid.uuid4().hex
+    state["request_id"] = rid
+    return rid
+
+
+def given_request_id(given: str) -> str | None:
+    """The caller's request id when it is a sane token (ASCII letters, digits and dashes, at
+    most 64): it is written to logs and the audit trail as it came."""
+    token = given.replace("-", "")
+    if given and len(given) <= 64 and token.isascii() and token.isalnum():
         return given
-    return uuid.uuid4().hex
+    return None

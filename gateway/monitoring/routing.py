@@ -18,6 +18,7 @@ from gateway.domain.enums import HardshipType, Severity, WarningKind
 from gateway.errors import Conflict, InvalidInput
 from gateway.models import Agency, WarningRoute
 from gateway.principal import Principal
+from gateway.validation import agency_code
 
 ANY = "*"  # the route of a kind for a hardship type without a route of its own
 
@@ -66,8 +67,17 @@ async def load_routing(session: AsyncSession) -> Routing:
 MAX_DUE_WORKING_DAYS = 120
 
 
+# Far more than the county has (about 16); a longer list is a mistake, and each name would be a
+# statement parameter.
+MAX_AGENCIES = 32
+
+
 async def check_agencies(session: AsyncSession, codes: Iterable[str], field: str) -> None:
     wanted = sorted(set(codes))
+    if len(wanted) > MAX_AGENCIES:
+        raise InvalidInput(field, f"at most {MAX_AGENCIES} agencies")
+    for code in wanted:
+        agency_code(field, code)
     known = set(await session.scalars(select(Agency.code).where(Agency.code.in_(wanted))))
     unknown = [c for c in wanted if c not in known]
     if unknown:

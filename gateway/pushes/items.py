@@ -382,12 +382,37 @@ def _canonical(value: Any, depth: int) -> Any:
         return "s:" + value.isoformat()
     if depth > MAX_DEPTH:
         # Refused by validation anyway; digest it without recursing further.
-        return "x:" + orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS).hex()
+        try:
+            return "x:" + orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS).hex()
+        except orjson.JSONEncodeError:
+            # orjson writes about 255 levels and 64-bit integers; a JSON body may nest 1024
+            # levels, and a GraphQL literal hold a longer integer.
+            return "y:" + _walked_digest(value)
     if isinstance(value, Mapping):
         return {str(k): _canonical(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_canonical(v, depth + 1) for v in value]
     return "o:" + str(value)
+
+
+def _walked_digest(value: Any) -> str:
+    """A digest of a value of any depth, walked with a stack rather than recursion."""
+    digest = hashlib.sha256()
+    stack: list[tuple[bool, Any]] = [(False, value)]
+    while stack:
+        is_key, item = stack.pop()
+        if is_key:
+            digest.update(b"k" + orjson.dumps(item))
+        elif isinstance(item, Mapping):
+            digest.update(b"{%d" % len(item))
+            for key in sorted(item, key=str, reverse=True):  # popped in sorted order
+                stack += [(False, item[key]), (True, str(key))]
+        elif isinstance(item, list | tuple):
+            digest.update(b"[%d" % len(item))
+            stack += [(False, v) for v in reversed(item)]
+        else:
+            digest.update(b"v" + orjson.dumps(_canonical(item, 0)))
+    return digest.hexdigest()
 
 
 def _number_text(value: int | float | Decimal) -> str:

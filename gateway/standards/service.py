@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import validation
 from gateway.audit import record_change
 from gateway.domain.enums import StandardFigure, StandardStatus
 from gateway.domain.regions import LEVEL_DIGITS
@@ -33,14 +34,17 @@ FIGURE_OF: dict[StandardFigure, str] = {
 }
 DATE_FIGURES = frozenset({StandardFigure.LEGACY_TRANSITION_END})
 MAX_FIGURE = Decimal(10**9)
+MAX_SOURCE = 300  # regional_standards.source
+MAX_VALUE_TEXT = 32  # a figure as text: "1000000000.00", "2024-08-31"
 # Division-code levels: province, city, county, town, village (digits that are significant).
 
 
 def region_code_of(code: str, field: str) -> str:
     """A 6- or 12-digit division code as its 12-digit form, or InvalidInput naming `field`."""
-    if not code.isdigit() or len(code) not in (6, 12):
-        raise InvalidInput(field, "must be a 6- or 12-digit division code")
-    return code.ljust(12, "0")
+    try:
+        return validation.region(code)
+    except ValueError:
+        raise InvalidInput(field, "must be a 6- or 12-digit division code") from None
 
 
 def figure_text(value: Decimal | date | None) -> str | None:
@@ -166,6 +170,9 @@ async def set_standard(
         raise InvalidInput("region_code", f"{region} is not a known region")
     if not source.strip():
         raise InvalidInput("source", "say where the figure comes from (a document, a decision)")
+    source = validation.written("source", source, limit=MAX_SOURCE)
+    if len(value) > MAX_VALUE_TEXT:
+        raise InvalidInput("value", f"at most {MAX_VALUE_TEXT} characters")
     amount: Decimal | None = None
     on_date: date | None = None
     if figure in DATE_FIGURES:

@@ -42,7 +42,8 @@ from auth.bearer import authenticate_header
 from gateway.audit import record_request
 from gateway.errors import LigError, Unauthenticated
 from gateway.http.graphql import format_error
-from gateway.http.operations import parse_document, validate_document
+from gateway.http.operations import Refused, prepare
+from gateway.http.responses import given_request_id
 from gateway.principal import Principal
 from gateway.subscriptions.context import SubscriptionContext
 from schema.views import SchemaView, view_for
@@ -108,8 +109,7 @@ async def graphql_ws_endpoint(ws: WebSocket) -> None:
         await ws.close(4406, "Subprotocol not acceptable: use graphql-transport-ws")
         return
     await ws.accept(subprotocol=SUBPROTOCOL)
-    given = ws.headers.get("x-request-id", "")
-    rid = given if given and len(given) <= 64 and given.replace("-", "").isalnum() else None
+    rid = given_request_id(ws.headers.get("x-request-id", ""))
     conn = _Connection(ws, rid or uuid.uuid4().hex)
     watchdog: asyncio.Task[None] | None = None
     try:
@@ -253,14 +253,10 @@ async def _subscribe(conn: _Connection, message: dict[str, Any]) -> None:
         return
     assert conn.view is not None
     assert conn.principal is not None
-    try:
-        document = parse_document(query)
-    except GraphQLError as error:
-        await _error(conn, op_id, [format_error(error, conn.rid)])
-        return
-    invalid = validate_document(conn.view, document)
-    if invalid:
-        await _error(conn, op_id, [format_error(e, conn.rid) for e in invalid])
+    settings = conn.ws.app.state.db.settings
+    document = prepare(conn.view, settings, query, operation_name, variables)
+    if isinstance(document, Refused):
+        await _error(conn, op_id, [format_error(e, conn.rid) for e in document.errors])
         return
     operation = get_operation_ast(document, operation_name)
     if operation is None or operation.operation != OperationType.SUBSCRIPTION:
