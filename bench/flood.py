@@ -1,9 +1,10 @@
 """A flood of over-limit queries from one client, and what a well-behaved client sees meanwhile.
 
     .venv/bin/python bench/flood.py [--seconds 20] [--households 2000] [--connections 8]
-                                    [--good-rate 20]
+                                    [--good-rate 20] [--engine sqlite|postgresql] [--workers 1]
 
-On the embedded default (a SQLite file in a temp dir), one `lig serve` process:
+On the embedded default (a SQLite file in a temp dir) or a throwaway PostgreSQL 15 cluster (the
+eligibility benchmark's: durability off), `lig serve --workers N` (1 by default):
 
  1. `lig db upgrade`, `lig demo load --households N`; two clients from `lig clients add`: the
     flooder (medical-security) and a well-behaved desk (education), a token each;
@@ -42,16 +43,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+import asyncpg
 import httpx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-from eligibility import Interrupted, free_port, pct, take_signals  # noqa: E402
+from eligibility import Cluster, Interrupted, free_port, pct, take_signals  # noqa: E402
 
 RESULTS = HERE / "results"
 LIG = str(Path(sys.executable).parent / "lig")
+PG_BIN = "/usr/lib/postgresql/15/bin"
 FLOOD = {"query": "query cop { " + "__typename " * 500 + "}"}
 GOOD = "query($ids: [String!]!) { eligibility(idNumbers: $ids) { idNumber found category } }"
 
@@ -70,8 +73,9 @@ def lig(env: dict[str, str], *args: str) -> str:
 
 
 class Gateway:
-    def __init__(self, env: dict[str, str], tmp: Path) -> None:
+    def __init__(self, env: dict[str, str], tmp: Path, workers: int) -> None:
         self.env = env
+        self.workers = workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "gateway.log"
@@ -79,6 +83,7 @@ class Gateway:
 
     def __enter__(self) -> Gateway:
         cmd = [LIG, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd += ["--workers", str(self.workers)] if self.workers > 1 else []
         env = dict(self.env, LIG_ISSUER=self.base)
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -204,7 +209,7 @@ def scenario(
     creds: dict[str, dict[str, str]], flood: bool,
 ) -> dict[str, Any]:  # fmt: skip
     log(f"{name}: starting")
-    with Gateway(env, tmp) as gateway:
+    with Gateway(env, tmp, args.workers) as gateway:
         good_token = gateway.token(creds["good"])
         flood_token = gateway.token(creds["flood"])
         # Warm up: the desk's document, caches, the flooder's document.
@@ -226,12 +231,30 @@ def scenario(
     return out
 
 
+def people(args: argparse.Namespace, db: Path, cluster: Cluster | None) -> list[str]:
+    """ID numbers of the county's people, for the desk's questions."""
+    sql = "SELECT id_number FROM persons ORDER BY id LIMIT 500"
+    if cluster is None:
+        with sqlite3.connect(db) as conn:
+            return [row[0] for row in conn.execute(sql)]
+
+    async def read() -> list[str]:
+        conn = await asyncpg.connect(cluster.dsn)
+        try:
+            return [row[0] for row in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(read())
+
+
 def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"# Flood of over-limit queries, {dt.date.today()} ({os.cpu_count()} CPUs, "
         f"{platform.python_version()})",
         "",
-        f"One `lig serve` process on SQLite, {args.households} households. Desk: eligibility of 10 "
+        f"`lig serve --workers {args.workers}` on {args.engine}, {args.households} households. "
+        "Desk: eligibility of 10 "
         f"IDs, {args.good_rate}/s open loop, {args.seconds - 2:.0f} s. Flood: wrk, "
         f"{args.connections} connections, 500 `__typename` per request.",
         "",
@@ -262,16 +285,24 @@ def main() -> int:
     parser.add_argument("--households", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--good-rate", type=float, default=20)
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is needed (apt-get install wrk)", file=sys.stderr)
         return 2
     take_signals()
     tmp = Path(tempfile.mkdtemp(prefix="lig-flood-"))
+    cluster: Cluster | None = None
     try:
         db = tmp / "lig.db"
+        url = f"sqlite+aiosqlite:///{db}"
+        if args.engine == "postgresql":
+            cluster = Cluster(tmp, Path(os.environ.get("PG_BIN", PG_BIN)))
+            cluster.start()
+            url = cluster.sqlalchemy_url
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIG_")}
-        env |= {"LIG_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "LIG_ENV": "production"}
+        env |= {"LIG_DATABASE_URL": url, "LIG_ENV": "production"}
         log("loading the demo county")
         lig(env, "db", "upgrade")
         lig(env, "demo", "load", "--households", str(args.households))
@@ -280,8 +311,7 @@ def main() -> int:
             out = lig(env, "clients", "add", "--name", f"bench-{role}", "--agency", agency,
                       "--profile", agency)  # fmt: skip
             creds[role] = json.loads(next(ln for ln in out.splitlines() if ln.startswith("{")))
-        with sqlite3.connect(db) as conn:
-            ids = [row[0] for row in conn.execute("SELECT id_number FROM persons LIMIT 500")]
+        ids = people(args, db, cluster)
         unlimited = dict(env, LIG_RATE_LIMITS=json.dumps(
             {"medical-security": {"per_second": 0, "burst": 1}}))  # fmt: skip
         results = [
@@ -295,11 +325,13 @@ def main() -> int:
         log("interrupted")
         return 130
     finally:
+        if cluster is not None:
+            cluster.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     report = render(results, args)
     print(report)
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"flood-{dt.date.today()}.txt"
+    path = RESULTS / f"flood-{dt.date.today()}-{args.engine}-{args.workers}.txt"
     path.write_text(report + "\n```json\n" + json.dumps(results, indent=1) + "\n```\n")
     log(f"written {path}")
     return 0

@@ -139,11 +139,19 @@ async def test_variables_are_bounded(small: Api) -> None:
     assert "longer than 300 characters" in await refused(small, literal)
 
 
-async def test_refusals_are_audited(small: Api) -> None:
+async def test_refusals_are_counted_not_audited(small: Api) -> None:
+    """Refused before validation, nothing was read or probed: a flood of them writes nothing."""
+    from gateway.http.metrics import REFUSALS
+
+    before = REFUSALS.labels("operation_limits")._value.get()
     await refused(small, "{ a: __typename b: __typename c: __typename d: __typename }")
-    data = await small.data("{ auditEvents(first: 5) { nodes { outcome action } } }")
-    outcomes = [n["outcome"] for n in data["auditEvents"]["nodes"]]
-    assert "LIMIT_EXCEEDED" in outcomes
+    assert REFUSALS.labels("operation_limits")._value.get() == before + 1
+    data = await small.data("{ auditEvents(first: 20) { nodes { outcome } } }")
+    assert "LIMIT_EXCEEDED" not in [n["outcome"] for n in data["auditEvents"]["nodes"]]
+    # An invalid document is audited as before (it may be a probe for fields).
+    await small.post("{ nosuchfield }")
+    data = await small.data("{ auditEvents(first: 20) { nodes { outcome } } }")
+    assert "INVALID" in [n["outcome"] for n in data["auditEvents"]["nodes"]]
 
 
 async def test_an_operation_past_its_time_is_stopped(

@@ -33,7 +33,8 @@ from graphql import (
 
 from gateway.domain.regions import LEVEL_DIGITS
 from gateway.eligibility.lookup import SQL_ANSWER
-from gateway.http.operations import Operation, analyse, cacheable
+from gateway.http.doccache import by_document_text
+from gateway.http.operations import Operation, analyse
 from schema.views import SchemaView
 
 # The fields of `Eligibility` a compiled document may select, as SQL over a row `f` of `found`:
@@ -58,13 +59,12 @@ class Plan:
 
 def plan_for(view: SchemaView, document: DocumentNode, operation_name: str | None) -> Plan | None:
     """The plan of a document already validated against `view`, or None to take the general path."""
-    # Plans are cached with the parse cache's documents (same text, same object); a large
-    # one-off document is compiled each time rather than pinned in the cache.
-    if cacheable(document):
-        return _plan_cached(view, document, operation_name)
     return _plan(view, document, operation_name)
 
 
+# Plans are cached by the document's text; a large one-off document is compiled each time
+# rather than pinned in the cache.
+@by_document_text(maxsize=256)
 def _plan(view: SchemaView, document: DocumentNode, operation_name: str | None) -> Plan | None:
     if len(document.definitions) != 1:
         return None
@@ -103,9 +103,6 @@ def _plan(view: SchemaView, document: DocumentNode, operation_name: str | None) 
         variable=variable,
         literal=literal,
     )
-
-
-_plan_cached = lru_cache(maxsize=256)(_plan)
 
 
 def _only_field(selections: object) -> FieldNode | None:

@@ -5,9 +5,10 @@ flood is refused at the cost of a signature check answered from cache (auth/toke
 look at the caller's local share of its rate bucket (gateway/ratelimit). A request without a
 valid token is let through here: the endpoint's own authentication answers it 401, audited.
 
-Refusals for the rate limit are not written to the audit trail (a flood would otherwise write a
-row per refused request, the work the limit exists to avoid); they are counted in the metrics
-and logged at most once a minute per caller.
+Refusals for the rate limit, like those for the operation limits (gateway/http/limits.py), are
+not written to the audit trail: they read nothing and name nothing, and a flood would otherwise
+write a row per refused request, the very work the limits exist to spare. They are counted in
+the metrics (`lig_refusals_total`) and logged at most once a minute per caller.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from gateway.http.metrics import observe_refusal
 log = logging.getLogger("lig.limits")
 
 _LOG_EVERY_SECONDS = 60.0
-_last_logged: dict[str, float] = {}
+_last_logged: dict[tuple[str, str], float] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,18 @@ async def admit(request: Request, rid: str) -> Admission:
     wait = await request.app.state.rate_limiter.admit(token.subject, token.profile)
     if wait is None:
         return Admission(token)
-    observe_refusal("rate_limited")
+    refused_cheaply("rate_limited", token.subject, rid)
+    return Admission(token, max(1, math.ceil(wait)))
+
+
+def refused_cheaply(reason: str, subject: str, rid: str) -> None:
+    """A refusal that is counted and logged but not audited: counted in the metrics, logged at
+    most once a minute per caller and reason (a flood must not flood the log either)."""
+    observe_refusal(reason)
     now = time.monotonic()
-    if now - _last_logged.get(token.subject, -math.inf) >= _LOG_EVERY_SECONDS:
+    key = (reason, subject)
+    if now - _last_logged.get(key, -math.inf) >= _LOG_EVERY_SECONDS:
         if len(_last_logged) > 10_000:
             _last_logged.clear()
-        _last_logged[token.subject] = now
-        log.warning("rate limit: %s refused [request %s]", token.subject, rid)
-    return Admission(token, max(1, math.ceil(wait)))
+        _last_logged[key] = now
+        log.warning("%s: %s refused [request %s] (logged once a minute)", reason, subject, rid)

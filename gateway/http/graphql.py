@@ -30,9 +30,16 @@ from gateway.database import Database
 from gateway.errors import LigError, Unauthenticated
 from gateway.http import compiled
 from gateway.http import purpose as purposes
-from gateway.http.admission import admit
-from gateway.http.metrics import observe_operation, observe_refusal, operation_label
-from gateway.http.operations import TOO_MANY_TOKENS, Operation, Refused, analyse, prepare
+from gateway.http.admission import admit, refused_cheaply
+from gateway.http.metrics import observe_operation, operation_label
+from gateway.http.operations import (
+    TOO_MANY_TOKENS,
+    Operation,
+    Refused,
+    analyse,
+    parse_within_limits,
+    prepare,
+)
 from gateway.http.responses import JSONResponse, request_id
 from gateway.principal import Principal
 from resolvers.loaders import Loaders
@@ -296,7 +303,7 @@ async def _one(
         if operation.document_id is not None:
             registered = await store.body(token.client_id, operation.document_id)
             if registered is None:
-                observe_refusal("unknown_document")
+                refused_cheaply("unknown_document", token.client_id, rid)
                 message = (
                     "documentId: no document with this id is registered for this client "
                     "(lig documents add)"
@@ -307,14 +314,22 @@ async def _one(
                 return _error(400, "BAD_REQUEST", message, rid)
             query = registered
         elif await store.required(token.client_id):
-            observe_refusal("untrusted_document")
-            log.warning("free-form document from %s refused [request %s]", token.client_id, rid)
+            refused_cheaply("untrusted_document", token.client_id, rid)
             message = (
                 "documentId: this client may only send the documents registered for it, by "
                 "their id (lig documents add); free-form queries are refused"
             )
             return _error(403, "TRUSTED_DOCUMENT_REQUIRED", message, rid)
     variables, operation_name = operation.variables, operation.operation_name
+    if token is not None and query is not None:
+        # A document over the static limits is refused before anything is read for it, even
+        # the client's standing (a flood of them costs no database work: not audited, as it
+        # reads nothing; gateway/http/admission.py).
+        early = parse_within_limits(query, request.app.state.db.settings)
+        if isinstance(early, Refused) and early.outcome == "LIMIT_EXCEEDED":
+            refused_cheaply("operation_limits", token.subject, rid)
+            errors = [format_error(e, rid) for e in early.errors]
+            return Reply(early.status, {"errors": errors}, {"x-request-id": rid})
 
     # Eligibility documents, the desks' everyday request, in one SQL statement when they can be.
     if fast and query is not None:
@@ -381,8 +396,11 @@ async def run_operation(
     document = prepare(view, settings, query, operation_name, variables)
     if isinstance(document, Refused):
         if document.outcome == "LIMIT_EXCEEDED":
-            observe_refusal("operation_limits")
-        await audit.refused(principal, operation_label(operation_name), purpose, document.outcome)
+            # Refused unread, before validation: nothing was asked of the schema, so there is
+            # no read (or probe) to audit; counted and logged (gateway/http/admission.py).
+            refused_cheaply("operation_limits", principal.client_id, rid)
+        else:
+            await audit.refused(principal, operation_label(operation_name), purpose, "INVALID")
         return Answer({"errors": [format_error(e, rid) for e in document.errors]}, document.status)
     operation = analyse(view, document, operation_name)
     if operation is not None and operation.kind == "subscription":

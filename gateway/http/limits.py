@@ -8,15 +8,14 @@ sizes asked for (`first` and list arguments) and the cost they add up to. The to
 bounded by the parser itself (gateway/http/operations.py). Every refusal is one GraphQLError
 with `extensions.code` LIMIT_EXCEEDED naming the limit, its figure and its setting.
 
-The static checks depend on the document only, so they are cached with it; the cost depends on
-the variables and is counted for each request (a walk of the tree, no schema needed).
+The static checks depend on the document only, so they are cached by its text; the cost depends
+on the variables and is counted for each request (a walk of the tree with the view's types).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -47,6 +46,7 @@ from graphql import (
     visit,
 )
 
+from gateway.http.doccache import by_document_text
 from gateway.settings import Settings
 
 # Introspection fields that lead back to types: one of them inside itself on one path is a
@@ -93,10 +93,9 @@ def refusal(message: str, setting: str) -> GraphQLError:
     )
 
 
+@by_document_text(maxsize=1024)
 def check_document(document: DocumentNode, limits: Limits) -> GraphQLError | None:
     """The first static limit the document exceeds, or None."""
-    if _cacheable(document):
-        return _check_cached(document, limits)
     return _check(document, limits)
 
 
@@ -136,16 +135,6 @@ def check_request(
 
 
 # -- static checks ------------------------------------------------------------------------------
-
-
-def _cacheable(document: DocumentNode) -> bool:
-    # Only documents from the parse cache recur (gateway/http/operations.py).
-    return document.loc is not None and len(document.loc.source.body) <= 16 * 1024
-
-
-@lru_cache(maxsize=1024)
-def _check_cached(document: DocumentNode, limits: Limits) -> GraphQLError | None:
-    return _check(document, limits)
 
 
 def _check(document: DocumentNode, limits: Limits) -> GraphQLError | None:

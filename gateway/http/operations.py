@@ -31,12 +31,11 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from auth.policy import PERSONAL_OPERATIONS
+from gateway.http.doccache import CACHEABLE, by_document_text
 from gateway.http.limits import Limits, check_document, check_request
 from gateway.settings import Settings
 from schema.views import SchemaView
 
-# Documents larger than this are parsed every time rather than kept in the cache.
-_CACHEABLE_BYTES = 16 * 1024
 _RULES = (*specified_rules, MaybeNullValidationRule, OneOfInputValidationRule)
 
 
@@ -69,7 +68,7 @@ _parse_cached = lru_cache(maxsize=512)(_parse)
 def parse_document(text: str, max_tokens: int = 5000) -> DocumentNode:
     """Raises GraphQLError on a syntax error, or when the document is over `max_tokens`
     (its message then ends with TOO_MANY_TOKENS)."""
-    if len(text) <= _CACHEABLE_BYTES:
+    if len(text) <= CACHEABLE:
         return _parse_cached(text, max_tokens)
     return _parse(text, max_tokens)
 
@@ -85,6 +84,7 @@ def introspection_allowed(view: SchemaView, settings: Settings) -> bool:
     return settings.graphql_introspection == "everyone"
 
 
+@by_document_text(maxsize=1024)
 def _validate(
     view: SchemaView, document: DocumentNode, introspection: bool
 ) -> tuple[GraphQLError, ...]:
@@ -92,20 +92,9 @@ def _validate(
     return tuple(validate(view.schema, document, rules, hide_suggestions=True))
 
 
-_validate_cached = lru_cache(maxsize=1024)(_validate)
-
-
-def cacheable(document: DocumentNode) -> bool:
-    # Only a document from the parse cache recurs (the same text gives the same object); caching
-    # a large one-off document's results would only pin it in memory.
-    return document.loc is not None and len(document.loc.source.body) <= _CACHEABLE_BYTES
-
-
 def validate_document(
     view: SchemaView, document: DocumentNode, *, introspection: bool = True
 ) -> list[GraphQLError]:
-    if cacheable(document):
-        return list(_validate_cached(view, document, introspection))
     return list(_validate(view, document, introspection))
 
 
@@ -118,6 +107,21 @@ class Refused:
     status: int
 
 
+def parse_within_limits(query: str, settings: Settings) -> DocumentNode | Refused:
+    """The document, parsed within the token cap and the static operation limits (no schema,
+    no variables): what can be refused before anything is read, even who is asking."""
+    try:
+        document = parse_document(query, settings.graphql_max_tokens)
+    except GraphQLError as error:
+        if error.message.endswith(TOO_MANY_TOKENS):
+            return Refused([error], "LIMIT_EXCEEDED", 400)
+        return Refused([error], "INVALID", 200)
+    over = check_document(document, Limits.of(settings))
+    if over is not None:
+        return Refused([over], "LIMIT_EXCEEDED", 400)
+    return document
+
+
 def prepare(
     view: SchemaView,
     settings: Settings,
@@ -128,16 +132,10 @@ def prepare(
     """The document, parsed, within the operation limits (gateway/http/limits.py) and valid
     against the view; or why not. The limits come before validation: validating a document
     that asks too much is itself the work they prevent."""
-    try:
-        document = parse_document(query, settings.graphql_max_tokens)
-    except GraphQLError as error:
-        if error.message.endswith(TOO_MANY_TOKENS):
-            return Refused([error], "LIMIT_EXCEEDED", 400)
-        return Refused([error], "INVALID", 200)
-    limits = Limits.of(settings)
-    over = check_document(document, limits) or check_request(
-        view.schema, document, operation_name, variables, limits
-    )
+    document = parse_within_limits(query, settings)
+    if isinstance(document, Refused):
+        return document
+    over = check_request(view.schema, document, operation_name, variables, Limits.of(settings))
     if over is not None:
         return Refused([over], "LIMIT_EXCEEDED", 400)
     invalid = validate_document(view, document, introspection=introspection_allowed(view, settings))
@@ -199,12 +197,4 @@ def _analyse(
     )
 
 
-_analyse_cached = lru_cache(maxsize=1024)(_analyse)
-
-
-def analyse(
-    view: SchemaView, document: DocumentNode, operation_name: str | None
-) -> Operation | None:
-    if cacheable(document):
-        return _analyse_cached(view, document, operation_name)
-    return _analyse(view, document, operation_name)
+analyse = by_document_text(maxsize=1024)(_analyse)
