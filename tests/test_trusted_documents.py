@@ -288,6 +288,13 @@ async def test_the_store_caches_for_the_configured_seconds(database_url: str) ->
 # ---------------------------------------------------------------- the command line
 
 
+def sqlite_only(database_url: str) -> None:
+    """The command line is the same code on both engines, and its service is tested on both
+    (through GraphQL, above); each `lig` costs a second to start, so it runs on one."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the command line's own tests run on SQLite")
+
+
 def run_all(*commands: tuple[str, ...], url: str) -> list[subprocess.CompletedProcess[str]]:
     """Independent commands side by side: each `lig` spends a second or so starting up."""
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -308,6 +315,7 @@ def _files(tmp_path: Path) -> dict[str, Path]:
 
 
 async def test_cli_add_list_remove(db: Database, database_url: str, tmp_path: Path) -> None:
+    sqlite_only(database_url)
     medical = await _client(db, **MEDICAL)
     files = _files(tmp_path)
     url = database_url
@@ -369,6 +377,7 @@ async def test_cli_add_list_remove(db: Database, database_url: str, tmp_path: Pa
 async def test_cli_refuses_bad_files_naming_the_field(
     db: Database, database_url: str, tmp_path: Path
 ) -> None:
+    sqlite_only(database_url)
     medical = await _client(db, **MEDICAL)
     files = _files(tmp_path)
     broken, hidden, unknown, missing, empty_name = run_all(
@@ -397,6 +406,7 @@ async def test_cli_refuses_bad_files_naming_the_field(
 
 
 async def test_cli_require_and_allow_free_form(db: Database, database_url: str) -> None:
+    sqlite_only(database_url)
     medical = await _client(db, **MEDICAL)
     url = database_url
     required = lig("documents", "require", "--client", medical, url=url)
