@@ -1,9 +1,9 @@
-"""Preparing a GraphQL request against a client's schema view: parse, validate, analyse.
+"""Preparing a GraphQL request against a client's schema view: parse, limit, validate, analyse.
 
-Departments send the same few documents again and again, so each step is cached: parsing by
-document text, validation and analysis by (view, document). The analysis says which fields the
-operation selects (for the audit record) and whether its answer is personal data (it then needs
-a purpose and an audit event).
+Departments send the same few documents again and again, so each step is cached by the
+document's text (gateway/http/doccache.py): parsing, the static limits, validation and analysis
+by (view, text). The analysis says which fields the operation selects (for the audit record)
+and whether its answer is personal data (it then needs a purpose and an audit event).
 """
 
 from __future__ import annotations
