@@ -7,11 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import strawberry
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.context import Context
-from gateway.database import is_busy
 from gateway.documents import (
     add_document,
     count_documents,
@@ -20,7 +18,8 @@ from gateway.documents import (
     renamed,
     set_trusted_only,
 )
-from gateway.errors import Busy, InvalidInput
+from gateway.errors import InvalidInput
+from resolvers.work import unit_of_work
 from schema import documents as d
 
 # The service's neutral field names, as the arguments spell them.
@@ -30,14 +29,10 @@ ARGUMENTS = {"client": "clientId", "document": "document", "document_id": "docum
 @asynccontextmanager
 async def _unit_of_work(ctx: Context) -> AsyncIterator[AsyncSession]:
     try:
-        async with ctx.db.unit_of_work() as session:
+        async with unit_of_work(ctx) as session:
             yield session
     except InvalidInput as error:
         raise renamed(error, ARGUMENTS) from None
-    except DBAPIError as error:
-        if not is_busy(error):
-            raise
-        raise Busy("the database is busy; nothing was changed: try again") from None
 
 
 async def trusted_documents(

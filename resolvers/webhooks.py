@@ -4,17 +4,13 @@ gateway/subscriptions. Each mutation is its own unit of work (the request's edge
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator
 
 import strawberry
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.context import Context
-from gateway.database import is_busy
 from gateway.domain.enums import DeliveryStatus
-from gateway.errors import Busy, Forbidden, InvalidInput
+from gateway.errors import Forbidden, InvalidInput
 from gateway.models.base import utcnow
 from gateway.subscriptions.context import SubscriptionContext
 from gateway.webhooks import endpoints as service
@@ -22,6 +18,7 @@ from gateway.webhooks import log
 from resolvers.inputs import parse_row_id
 from resolvers.loaders import connection
 from resolvers.pagination import decode_cursor, page_size
+from resolvers.work import unit_of_work
 from schema import types as t
 from schema import webhooks as w
 
@@ -40,17 +37,6 @@ def _required_id(value: str, field: str) -> int:
     parsed = _id(value, field)
     assert parsed is not None
     return parsed
-
-
-@asynccontextmanager
-async def _unit_of_work(ctx: Context) -> AsyncIterator[AsyncSession]:
-    try:
-        async with ctx.db.unit_of_work() as session:
-            yield session
-    except DBAPIError as error:
-        if not is_busy(error):
-            raise
-        raise Busy("the database is busy; nothing was changed: try again") from None
 
 
 async def webhook_endpoints(info: strawberry.Info) -> list[w.WebhookEndpoint]:
@@ -85,7 +71,7 @@ async def webhook_deliveries(
 
 async def register_webhook(info: strawberry.Info, url: str) -> w.WebhookRegistration:
     ctx: Context = info.context
-    async with _unit_of_work(ctx) as session:
+    async with unit_of_work(ctx) as session:
         made = await service.register(
             session, ctx.principal, url, ctx.db.settings, request_id=ctx.request_id, now=utcnow()
         )
@@ -94,7 +80,7 @@ async def register_webhook(info: strawberry.Info, url: str) -> w.WebhookRegistra
 
 async def rotate_webhook_secret(info: strawberry.Info, id: strawberry.ID) -> w.WebhookRegistration:
     ctx: Context = info.context
-    async with _unit_of_work(ctx) as session:
+    async with unit_of_work(ctx) as session:
         made = await service.rotate_secret(
             session,
             ctx.principal,
@@ -108,7 +94,7 @@ async def rotate_webhook_secret(info: strawberry.Info, id: strawberry.ID) -> w.W
 
 async def deactivate_webhook(info: strawberry.Info, id: strawberry.ID) -> w.WebhookEndpoint:
     ctx: Context = info.context
-    async with _unit_of_work(ctx) as session:
+    async with unit_of_work(ctx) as session:
         endpoint = await service.deactivate(
             session, ctx.principal, _required_id(id, "id"), request_id=ctx.request_id, now=utcnow()
         )
@@ -122,7 +108,7 @@ async def replay_webhook_deliveries(
     only_failed: bool = False,
 ) -> w.WebhookReplay:
     ctx: Context = info.context
-    async with _unit_of_work(ctx) as session:
+    async with unit_of_work(ctx) as session:
         done = await log.replay(
             session,
             ctx.principal,
